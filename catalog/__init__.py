@@ -1,0 +1,1 @@
+"""The three lists (responsibility, requirement, negative), share requests and their engine."""

@@ -1,0 +1,191 @@
+"""Feed contracts: one YAML file per department feed under schemas/, validated on load.
+
+Everything downstream (ingest, refine, publish, Trino registration, DAGs) reads these models,
+so adding a feed is a YAML file, not new code.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from govlake.config import REPO
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+BATCH_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$")
+SCHEMAS_DIR = REPO / "schemas"
+
+ColumnType = Literal["string", "int", "long", "double", "decimal", "date", "timestamp", "boolean"]
+PiiKind = Literal["none", "resident_id", "name", "phone", "address", "credit_code", "email"]
+Level = Literal["L1", "L2", "L3", "L4"]  # 分级: L1 public … L4 most sensitive
+Check = Literal["resident_id", "admin_division"]
+
+
+class ContractError(ValueError):
+    """A contract file is invalid; the message names the file and the field."""
+
+
+def identifier(value: str) -> str:
+    if not IDENTIFIER.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid name (lower-case letters, digits, _; starts with a letter)")
+    return value
+
+
+def batch_id(value: str) -> str:
+    """Batch ids name landing folders and appear in SQL predicates: letters, digits, '-' and '_' only."""
+    if not BATCH_ID.fullmatch(value or ""):
+        raise ValueError(f"{value!r} is not a valid batch id (letters, digits, '-', '_'; up to 64)")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(_Model):
+    name: str
+    label: str = Field(min_length=1, description="Chinese label, becomes the column comment")
+    source: str | None = Field(None, description="header of this column in the delivered file")
+    type: ColumnType = "string"
+    format: str | None = Field(None, description="date/timestamp pattern of the delivered text")
+    nullable: bool = True
+    pii: PiiKind = "none"
+    level: Level = "L1"
+    allowed: list[str] | None = None
+    pattern: str | None = None
+    checks: list[Check] = []
+
+    _name = field_validator("name")(identifier)
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+    @property
+    def header(self) -> str:
+        return self.source or self.name
+
+
+class RowCheck(_Model):
+    kind: Literal["resident_id_matches"]
+    id: str
+    birth_date: str | None = None
+    gender: str | None = None
+
+
+class Target(_Model):
+    library: str
+    table: str
+    title: str
+
+    _names = field_validator("library", "table")(identifier)
+
+
+class FeedContract(_Model):
+    department: str
+    department_name: str
+    feed: str
+    title: str
+    format: Literal["csv"] = "csv"
+    encoding: str = "utf-8"
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: bool = True
+    primary_key: list[str] = Field(min_length=1)
+    columns: list[Column] = Field(min_length=1)
+    row_checks: list[RowCheck] = []
+    target: Target
+
+    _names = field_validator("department", "feed")(identifier)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        return codecs.lookup(value).name  # raises LookupError → validation error
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> FeedContract:
+        names = [c.name for c in self.columns]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"duplicate column names: {sorted(dupes)}")
+        headers = [c.header for c in self.columns]
+        if len(set(headers)) != len(headers):
+            raise ValueError("two columns share one source header")
+        refs = [("primary_key", k) for k in self.primary_key]
+        for rc in self.row_checks:
+            refs += [(f"row_checks.{rc.kind}", v) for v in (rc.id, rc.birth_date, rc.gender) if v]
+        for where, ref in refs:
+            if ref not in names:
+                raise ValueError(f"{where} names unknown column {ref!r}")
+        for key in self.primary_key:
+            if self.column(key).nullable:
+                raise ValueError(f"primary key column {key!r} must be nullable: false")
+        return self
+
+    @property
+    def key(self) -> str:
+        """`<department>__<feed>`: the name of this feed's bronze and silver tables."""
+        return f"{self.department}__{self.feed}"
+
+    @property
+    def dag_id(self) -> str:
+        return f"feed__{self.key}"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @cached_property
+    def by_header(self) -> dict[str, Column]:
+        return {c.header: c for c in self.columns}
+
+
+def load_contract(path: Path) -> FeedContract:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContractError(f"{path}: cannot read contract: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContractError(f"{path}: a contract must be a mapping at the top level")
+    try:
+        contract = FeedContract.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ContractError(f"{path}: {problems}") from exc
+    expected = (contract.department, contract.feed)
+    actual = (path.parent.name, path.stem)
+    if actual != expected:
+        raise ContractError(f"{path}: must live at schemas/{expected[0]}/{expected[1]}.yaml")
+    return contract
+
+
+def load_contracts(root: Path = SCHEMAS_DIR) -> dict[str, FeedContract]:
+    """All feed contracts, by `<department>/<feed>`."""
+    contracts = {}
+    for path in sorted(root.glob("*/*.yaml")):
+        c = load_contract(path)
+        contracts[f"{c.department}/{c.feed}"] = c
+    return contracts
+
+
+def get_contract(name: str, root: Path = SCHEMAS_DIR) -> FeedContract:
+    """A contract by `<department>/<feed>` (or `<department>__<feed>`)."""
+    department, _, feed = name.replace("__", "/").partition("/")
+    identifier(department)
+    identifier(feed)
+    path = root / department / f"{feed}.yaml"
+    if not path.exists():
+        known = ", ".join(load_contracts(root)) or "none"
+        raise ContractError(f"no contract {name!r} (expected {path}); known feeds: {known}")
+    return load_contract(path)

@@ -1,0 +1,78 @@
+"""Builds one Airflow DAG per feed contract: preflight → bronze → silver → gold → Trino.
+
+DAG files under dags/ stay thin; a new feed is a new contract YAML and gets its DAG from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, Asset, Param, dag, task
+
+from govlake.contracts import FeedContract, load_contracts
+
+
+def asset_uri(schema: str, table: str) -> str:
+    return f"lake://{schema}/{table}"
+
+
+def feed_dag(contract: FeedContract) -> DAG:
+    feed = f"{contract.department}/{contract.feed}"
+    gold_asset = Asset(asset_uri("gold", contract.target.table), group="gold")
+
+    @dag(
+        dag_id=contract.dag_id,
+        description=f"{contract.department_name} {contract.title} → {contract.target.title}",
+        doc_md=(
+            f"**{contract.department_name} · {contract.title}** (`schemas/{contract.department}/{contract.feed}.yaml`)"
+            f"\n\nLanding → bronze.{contract.key} → silver.{contract.key} (+ silver.quarantine) → "
+            f"gold.{contract.target.table}, then registered in Trino. Param `batch_id` names the landing "
+            "folder (default: the latest)."
+        ),
+        schedule=None,
+        start_date=dt.datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["feed", contract.department, contract.target.library],
+        default_args={"owner": contract.department, "retries": 0},
+        params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
+    )
+    def _feed() -> None:
+        @task
+        def preflight(params: dict[str, Any] | None = None) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.preflight(feed, (params or {}).get("batch_id"))
+
+        @task
+        def bronze(plan: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.bronze(plan)
+
+        @task
+        def silver(state: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.silver(state)
+
+        @task(outlets=[gold_asset])
+        def gold(state: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.gold(state)
+
+        @task
+        def trino(state: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.register_in_trino(state)
+
+        trino(gold(silver(bronze(preflight()))))
+
+    return _feed()
+
+
+def build_feed_dags() -> dict[str, DAG]:
+    return {c.dag_id: feed_dag(c) for c in load_contracts().values()}

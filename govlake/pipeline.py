@@ -1,0 +1,111 @@
+"""The stages of a feed's run, as the DAG tasks call them. Each returns a small JSON-able summary
+(passed between tasks as XCom) and records its outcome in governance.batch_log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from govlake.config import settings
+from govlake.contracts import FeedContract, batch_id, get_contract
+
+
+def latest_batch(contract: FeedContract) -> str:
+    root = settings().landing / contract.department / contract.feed
+    batches = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not batches:
+        raise FileNotFoundError(f"no delivery under {root}")
+    return batches[-1]
+
+
+def _log(contract: FeedContract, batch: str, stage: str, status: str, started: dt.datetime, **kw: Any) -> None:
+    from jobs import batch_log
+    from jobs.spark import get_spark
+
+    batch_log.record(get_spark(), contract.key, batch, stage, status, started, **kw)
+
+
+def preflight(feed: str, batch: str | None) -> dict[str, Any]:
+    """Reject the whole delivery, before anything is written, if a file breaks its contract."""
+    from jobs.preflight import DeliveryRejected, batch_dir, check_delivery
+
+    contract = get_contract(feed)
+    batch = batch_id(batch or latest_batch(contract))
+    started = dt.datetime.now()
+    s = settings()
+    staging = s.home / "staging" / contract.key / batch
+    try:
+        files = check_delivery(contract, batch_dir(s.landing, contract, batch), staging)
+    except DeliveryRejected as exc:
+        _log(contract, batch, "preflight", "rejected", started, message=str(exc))
+        raise
+    _log(contract, batch, "preflight", "ok", started, rows_in=sum(f.lines for f in files),
+         message=", ".join(f.path.name for f in files))
+    return {
+        "feed": contract.key,
+        "batch_id": batch,
+        "files": [
+            {"path": str(f.path), "readable": str(f.readable), "sha256": f.sha256, "lines": f.lines,
+             "headers": list(f.headers)}
+            for f in files
+        ],
+    }
+
+
+def bronze(plan: dict[str, Any]) -> dict[str, Any]:
+    from jobs.ingest import ingest
+    from jobs.preflight import DeliveredFile
+    from jobs.spark import get_spark
+
+    contract, batch, started = get_contract(plan["feed"]), plan["batch_id"], dt.datetime.now()
+    files = [
+        DeliveredFile(Path(f["path"]), Path(f["readable"]), f["sha256"], f["lines"], tuple(f["headers"]))
+        for f in plan["files"]
+    ]
+    result = ingest(get_spark(), contract, batch, files)
+    status = "ok" if result.files else "skipped"
+    message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
+    _log(contract, batch, "bronze", status, started, rows_out=result.rows, message=message)
+    return {**plan, "bronze_rows": result.rows, "skipped_files": result.skipped_files}
+
+
+def silver(state: dict[str, Any]) -> dict[str, Any]:
+    from jobs.refine import refine
+    from jobs.spark import get_spark
+
+    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    r = refine(get_spark(), contract, batch)
+    _log(contract, batch, "silver", "ok", started, rows_in=r.rows_in, rows_out=r.silver, quarantined=r.quarantined,
+         message=", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items())))
+    return {**state, "rows_in": r.rows_in, "silver_rows": r.silver, "quarantined": r.quarantined,
+            "reasons": r.reasons}
+
+
+def gold(state: dict[str, Any]) -> dict[str, Any]:
+    from jobs.publish import publish
+    from jobs.spark import get_spark
+
+    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    r = publish(get_spark(), contract, batch)
+    _log(contract, batch, "gold", "ok", started, rows_in=r.source_rows, inserted=r.inserted, updated=r.updated,
+         message=f"{contract.target.table} version {r.version}")
+    return {**state, "gold_inserted": r.inserted, "gold_updated": r.updated, "gold_version": r.version}
+
+
+def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
+    from govlake.trino_tables import register
+    from jobs.batch_log import SCHEMA, TABLE
+    from jobs.refine import QUARANTINE
+
+    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    names = [
+        ("bronze", contract.key),
+        ("silver", contract.key),
+        ("silver", QUARANTINE),
+        ("gold", contract.target.table),
+        (SCHEMA, TABLE),
+    ]
+    added = register(names)
+    _log(contract, batch, "trino", "ok", started, message="registered: " + (", ".join(added) or "none new"))
+    return {**state, "trino_registered": added}

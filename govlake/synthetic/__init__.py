@@ -1,0 +1,1 @@
+"""Deterministic synthetic department deliveries, with defects at known counts."""

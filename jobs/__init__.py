@@ -1,0 +1,1 @@
+"""Generic Spark jobs driven by feed contracts: ingest (landing → bronze), refine (→ silver), publish (→ gold)."""

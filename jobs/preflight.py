@@ -1,0 +1,158 @@
+"""Checks a delivery before anything is written: encoding, header, delivery manifest.
+
+A delivery that fails any check is rejected whole, with an error naming the file and the field
+(or line); nothing is written, and once the files are fixed the same batch can simply be run again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from govlake.contracts import FeedContract
+
+UTF8 = "utf-8"
+
+
+class DeliveryRejected(Exception):
+    """The whole delivery is refused; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    path: Path  # as delivered, in the landing zone
+    readable: Path  # what Spark reads: the file itself, or its UTF-8 copy when delivered in another encoding
+    sha256: str
+    lines: int
+    headers: tuple[str, ...]  # contract column names, in the file's column order
+
+
+def batch_dir(landing: Path, contract: FeedContract, batch_id: str) -> Path:
+    return landing / contract.department / contract.feed / batch_id
+
+
+def data_files(directory: Path, contract: FeedContract) -> list[Path]:
+    """The delivery's data files: every `*.<format>` not starting with `_` or `.`."""
+    return sorted(p for p in directory.glob(f"*.{contract.format}") if not p.name.startswith(("_", ".")))
+
+
+def check_delivery(contract: FeedContract, directory: Path, staging: Path) -> list[DeliveredFile]:
+    if not directory.is_dir():
+        raise DeliveryRejected(f"{directory}: no such delivery (expected landing/<department>/<feed>/<batch>/)")
+    files = data_files(directory, contract)
+    if not files:
+        raise DeliveryRejected(f"{directory}: the delivery holds no *.{contract.format} file")
+    manifest = _manifest(directory)
+    checked = [_check_file(contract, path, staging) for path in files]
+    if manifest is not None:
+        _match_manifest(directory, manifest, checked)
+    return checked
+
+
+def _manifest(directory: Path) -> dict[str, dict] | None:
+    path = directory / "_delivery.json"
+    if not path.exists():
+        return None
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["files"]
+        return {e["name"]: e for e in entries}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DeliveryRejected(f"{path}: unreadable delivery manifest: {exc}") from exc
+
+
+def _match_manifest(directory: Path, manifest: dict[str, dict], files: list[DeliveredFile]) -> None:
+    names = {f.path.name for f in files}
+    for missing in sorted(set(manifest) - names):
+        raise DeliveryRejected(f"{directory / missing}: listed in _delivery.json but not delivered")
+    for f in files:
+        entry = manifest.get(f.path.name)
+        if entry is None:
+            raise DeliveryRejected(f"{f.path}: delivered but not listed in _delivery.json")
+        if entry.get("sha256") and entry["sha256"] != f.sha256:
+            raise DeliveryRejected(f"{f.path}: sha256 {f.sha256} differs from _delivery.json (truncated copy?)")
+        header_lines = 1 if f.headers else 0
+        if "rows" in entry and int(entry["rows"]) != f.lines - header_lines:
+            raise DeliveryRejected(
+                f"{f.path}: {f.lines - header_lines} data rows, _delivery.json says {entry['rows']}"
+            )
+
+
+def _check_file(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
+    """One streaming pass: checksum, strict decoding, line count, header; a UTF-8 copy if needed."""
+    encoding = codecs.lookup(contract.encoding).name
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    digest = hashlib.sha256()
+    copy = staging / path.name if encoding != UTF8 else None
+    out = None
+    if copy:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        out = copy.open("w", encoding=UTF8, newline="")
+    lines, first_line, offset = 0, None, 0
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(chunk)
+                try:
+                    text = decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    line = lines + chunk[: exc.start].count(b"\n") + 1
+                    raise DeliveryRejected(
+                        f"{path}: not valid {contract.encoding} at line {line} (byte {offset + exc.start}); "
+                        f"the contract schemas/{contract.department}/{contract.feed}.yaml declares "
+                        f"encoding {contract.encoding}"
+                    ) from exc
+                if first_line is None and "\n" in text:
+                    first_line = text.split("\n", 1)[0]
+                lines += chunk.count(b"\n")
+                offset += len(chunk)
+                if out:
+                    out.write(text)
+            tail = decoder.decode(b"", final=True)
+            if out:
+                out.write(tail)
+    except UnicodeDecodeError as exc:
+        raise DeliveryRejected(f"{path}: truncated {contract.encoding} sequence at the end of the file") from exc
+    finally:
+        if out:
+            out.close()
+    if offset and not _ends_with_newline(path):
+        lines += 1
+    headers = _check_header(contract, path, first_line if first_line is not None else _whole(path, encoding))
+    return DeliveredFile(path, copy or path, digest.hexdigest(), lines, headers)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
+def _whole(path: Path, encoding: str) -> str:
+    return path.read_text(encoding=encoding).split("\n", 1)[0]
+
+
+def _check_header(contract: FeedContract, path: Path, first_line: str) -> tuple[str, ...]:
+    if not contract.header:
+        return tuple(c.name for c in contract.columns)
+    row = next(csv.reader([first_line.lstrip("\ufeff").rstrip("\r")], delimiter=contract.delimiter), [])
+    got = [h.strip() for h in row]
+    expected = [c.header for c in contract.columns]
+    missing = [h for h in expected if h not in got]
+    unexpected = [h for h in got if h not in contract.by_header]
+    if missing or unexpected or len(set(got)) != len(got):
+        parts = []
+        if missing:
+            parts.append(f"missing field(s) {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected field(s) {', '.join(unexpected)}")
+        if len(set(got)) != len(got):
+            parts.append("a field appears twice")
+        raise DeliveryRejected(
+            f"{path}: header does not match contract schemas/{contract.department}/{contract.feed}.yaml: "
+            + "; ".join(parts)
+        )
+    return tuple(contract.by_header[h].name for h in got)

@@ -1,0 +1,73 @@
+"""The one place where Spark, Delta and their jars are configured."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from govlake.config import SPARK_PACKAGES, Settings, settings
+from infra.java import spark_java_home
+
+# Table features every engine we serve from can read (Trino 476, delta-rs): no deletion vectors,
+# no column mapping, classic checkpoints.
+TABLE_PROPERTIES = {
+    "delta.enableDeletionVectors": "false",
+    "delta.checkpointInterval": "10",
+    "delta.appendOnly": "false",
+}
+
+_session: SparkSession | None = None
+
+
+def _resolved_jars(s: Settings) -> Path:
+    return s.ivy_dir / ("classpath-" + "_".join(p.replace(":", "-") for p in SPARK_PACKAGES) + ".txt")
+
+
+def get_spark(app_name: str = "govlake") -> SparkSession:
+    """A process-wide Spark session with Delta; jars come from the set-up's cache (no resolution at start)."""
+    global _session
+    if _session is not None and _session.sparkContext._jsc is not None:
+        return _session
+    s = settings()
+    os.environ.setdefault("JAVA_HOME", str(spark_java_home()))
+    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(s.spark_master)
+        .config("spark.driver.memory", s.spark_driver_memory)
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.catalogImplementation", "in-memory")
+        .config("spark.sql.session.timeZone", "Asia/Shanghai")
+        .config("spark.sql.shuffle.partitions", os.environ.get("GOVLAKE_SHUFFLE_PARTITIONS", "8"))
+        .config("spark.sql.warehouse.dir", str(s.home / "spark-warehouse"))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
+        .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
+        .config("spark.driver.extraJavaOptions", "-Dfile.encoding=UTF-8")
+    )
+    classpath = _resolved_jars(s)
+    if classpath.exists():
+        builder = builder.config("spark.jars", classpath.read_text().strip())
+    else:  # first run: resolve from Maven Central into the cache and remember the jar list
+        builder = builder.config("spark.jars.packages", ",".join(SPARK_PACKAGES)).config(
+            "spark.jars.ivy", str(s.ivy_dir)
+        )
+    _session = builder.getOrCreate()
+    _session.sparkContext.setLogLevel("WARN")
+    if not classpath.exists():
+        jars = _session.sparkContext.getConf().get("spark.jars", "")
+        if jars:
+            classpath.parent.mkdir(parents=True, exist_ok=True)
+            classpath.write_text(jars)
+    return _session
+
+
+def stop_spark() -> None:
+    global _session
+    if _session is not None:
+        _session.stop()
+        _session = None

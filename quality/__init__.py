@@ -1,0 +1,1 @@
+"""Quality gates: expectation suites generated from contracts, scorecards, reports."""
