@@ -1,4 +1,7 @@
-"""Department feed DAGs: one per contract in schemas/<department>/<feed>.yaml (see govlake.dag_factory)."""
+"""Department feed DAGs for Airflow: one per contract in schemas/<department>/<feed>.yaml.
+
+The DAGs are built by govlake.dag_factory; this file only exposes them to the DAG processor.
+"""
 
 from govlake.dag_factory import build_feed_dags
 

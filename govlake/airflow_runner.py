@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -76,9 +77,10 @@ def run_dag(dag_id: str, conf: dict | None = None, echo: bool = True, s: Setting
 
 
 def _final_state(output: str) -> str:
+    """The state Airflow reports in its 'DagRun Finished: … state=<state>, …' line."""
     for line in reversed(output.splitlines()):
-        if "Marking run" in line or "dagrun" in line.lower() and "state=" in line:
-            for state in ("success", "failed"):
-                if state in line:
-                    return state
+        if "DagRun Finished" in line:
+            match = re.search(r"\bstate=(\w+)", line)
+            if match:
+                return match.group(1)
     return "unknown"

@@ -79,7 +79,7 @@ def settings() -> Settings:
         home=home,
         spark_master=_env("GOVLAKE_SPARK_MASTER", "local[2]"),
         spark_driver_memory=_env("GOVLAKE_SPARK_DRIVER_MEMORY", "4g"),
-        warehouse_uri=_env("GOVLAKE_WAREHOUSE_URI", (home / "warehouse").as_uri()),
+        warehouse_uri=_env("GOVLAKE_WAREHOUSE_URI", f"file:{home / 'warehouse'}"),
         trino_warehouse_uri=_env("GOVLAKE_TRINO_WAREHOUSE_URI", "local:///"),
         trino_host=_env("GOVLAKE_TRINO_HOST", "127.0.0.1"),
         trino_port=int(_env("GOVLAKE_TRINO_PORT", "18080")),

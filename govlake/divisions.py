@@ -19,6 +19,13 @@ class Division:
     name: str
     province: str
     current: bool  # still in use (not abolished)
+    spans: tuple[tuple[int | None, int | None, str], ...] = ()  # (first year, last year, name); None: open
+
+    def valid_in(self, year: int) -> bool:
+        """In use in `year` (the test python-stdnum applies to a resident ID's birth year)."""
+        if not self.spans:
+            return True
+        return any((a is None or a <= year) and (b is None or year <= b) for a, b, _ in self.spans)
 
     @property
     def level(self) -> str:
@@ -31,17 +38,17 @@ class Division:
         return self.code[:4] + "00"
 
 
-def _parse_name(raw: str) -> tuple[str, bool]:
-    """'[1983-2000]石灰窑区,[2001-]西塞山区' → ('西塞山区', True)."""
-    segments = []
+def _spans(raw: str) -> tuple[tuple[int | None, int | None, str], ...]:
+    """'[1983-2000]石灰窑区,[2001-]西塞山区' → ((1983, 2000, '石灰窑区'), (2001, None, '西塞山区'))."""
+    out = []
     for part in raw.split(","):
         m = _SEGMENT.match(part.strip())
         if m:
-            segments.append((m.group(2), m.group(3)))
-    open_ended = [name for end, name in segments if end is None]
-    if open_ended:
-        return open_ended[-1], True
-    return segments[-1][1], False
+            bracketed = part.strip().startswith("[")
+            start = int(m.group(1)) if m.group(1) else None
+            end = int(m.group(2)) if m.group(2) else None
+            out.append((start, end, m.group(3)) if bracketed else (None, None, m.group(3)))
+    return tuple(out)
 
 
 @cache
@@ -60,14 +67,25 @@ def all_divisions() -> tuple[Division, ...]:
             continue
         if attr != "county":
             continue
-        clean, current = _parse_name(name)
-        out.append(Division(province_code + key, clean, province_name, current))
+        spans = _spans(name)
+        open_ended = [n for _, end, n in spans if end is None]
+        current = bool(open_ended)
+        out.append(Division(province_code + key, (open_ended or [spans[-1][2]])[-1], province_name, current, spans))
     return tuple(out)
 
 
 @cache
 def by_code() -> dict[str, Division]:
     return {d.code: d for d in all_divisions()}
+
+
+def counties(province: str) -> list[Division]:
+    """County-level codes of a province ever in use (districts, counties, county-level cities)."""
+    return [
+        d
+        for d in all_divisions()
+        if d.code.startswith(province) and d.level == "county" and not d.name.endswith(("市辖区", "市区"))
+    ]
 
 
 def current_counties(province: str) -> list[Division]:

@@ -38,13 +38,13 @@ def preflight(feed: str, batch: str | None) -> dict[str, Any]:
     try:
         files = check_delivery(contract, batch_dir(s.landing, contract, batch), staging)
     except DeliveryRejected as exc:
-        _log(contract, batch, "preflight", "rejected", started, message=str(exc))
+        _log(contract, batch, "preflight", "rejected", started, message=str(exc))  # the only Spark use here
         raise
-    _log(contract, batch, "preflight", "ok", started, rows_in=sum(f.lines for f in files),
-         message=", ".join(f.path.name for f in files))
     return {
         "feed": contract.key,
         "batch_id": batch,
+        "preflight": {"started": started.isoformat(), "finished": dt.datetime.now().isoformat(),
+                      "lines": sum(f.lines for f in files)},
         "files": [
             {"path": str(f.path), "readable": str(f.readable), "sha256": f.sha256, "lines": f.lines,
              "headers": list(f.headers)}
@@ -54,6 +54,7 @@ def preflight(feed: str, batch: str | None) -> dict[str, Any]:
 
 
 def bronze(plan: dict[str, Any]) -> dict[str, Any]:
+    from jobs import batch_log
     from jobs.ingest import ingest
     from jobs.preflight import DeliveredFile
     from jobs.spark import get_spark
@@ -63,6 +64,10 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
         DeliveredFile(Path(f["path"]), Path(f["readable"]), f["sha256"], f["lines"], tuple(f["headers"]))
         for f in plan["files"]
     ]
+    pre = plan["preflight"]
+    batch_log.record(get_spark(), contract.key, batch, "preflight", "ok", dt.datetime.fromisoformat(pre["started"]),
+                     finished_at=dt.datetime.fromisoformat(pre["finished"]), rows_in=pre["lines"],
+                     message=", ".join(Path(f["path"]).name for f in plan["files"]))
     result = ingest(get_spark(), contract, batch, files)
     status = "ok" if result.files else "skipped"
     message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
@@ -107,5 +112,4 @@ def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
         (SCHEMA, TABLE),
     ]
     added = register(names)
-    _log(contract, batch, "trino", "ok", started, message="registered: " + (", ".join(added) or "none new"))
-    return {**state, "trino_registered": added}
+    return {**state, "trino_registered": added, "trino_seconds": (dt.datetime.now() - started).total_seconds()}

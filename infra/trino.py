@@ -137,7 +137,7 @@ def configure(s: Settings) -> Path:
             "hive.metastore": "file",
             "hive.metastore.catalog.dir": "local:///_trino_metastore",
             "fs.native-local.enabled": "true",
-            "local.location": f"local://{s.warehouse_dir}",
+            "local.location": str(s.warehouse_dir),
             "delta.register-table-procedure.enabled": "true",
             "delta.enable-non-concurrent-writes": "true",
         },
@@ -160,6 +160,7 @@ def configure(s: Settings) -> Path:
         "-Djdk.nio.maxCachedBufferSize=2000000",
         "-Dfile.encoding=UTF-8",
         "-XX:+EnableDynamicAgentLoading",
+        "--enable-native-access=ALL-UNNAMED",
     ]
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
     return etc

@@ -18,7 +18,7 @@ def struct() -> StructType:
         [
             f("feed", StringType(), "数据源（部门__数据集）", nullable=False),
             f("batch_id", StringType(), "批次号", nullable=False),
-            f("stage", StringType(), "阶段（preflight/bronze/silver/gold/trino）", nullable=False),
+            f("stage", StringType(), "阶段（preflight/bronze/silver/gold）", nullable=False),
             f("status", StringType(), "结果（ok/rejected/failed/skipped）", nullable=False),
             f("rows_in", LongType(), "输入行数"),
             f("rows_out", LongType(), "输出行数"),
@@ -40,6 +40,7 @@ def record(
     status: str,
     started_at: dt.datetime,
     message: str = "",
+    finished_at: dt.datetime | None = None,
     **counts: int | None,
 ) -> None:
     tables.ensure(spark, SCHEMA, TABLE, struct(), "批次处理日志")
@@ -50,7 +51,7 @@ def record(
         "status": status,
         "message": message[:4000],
         "started_at": started_at,
-        "finished_at": dt.datetime.now(),
+        "finished_at": finished_at or dt.datetime.now(),
         **{k: counts.get(k) for k in ("rows_in", "rows_out", "quarantined", "inserted", "updated")},
     }
     spark.createDataFrame([row], struct()).write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))

@@ -12,7 +12,7 @@ from faker.providers.person.zh_CN import Provider as ZhPerson
 from faker.providers.phone_number.zh_CN import Provider as ZhPhone
 from stdnum.cn import ric
 
-from govlake.divisions import Division, by_code, current_counties
+from govlake.divisions import Division, by_code, counties, current_counties
 
 HUBEI = "42"
 TODAY = dt.date(2026, 11, 23)
@@ -34,7 +34,7 @@ class Person:
 
 def resident_id(region: str, birth: dt.date, sequence: int) -> str:
     body = f"{region}{birth:%Y%m%d}{sequence:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # stdnum drops the last character
 
 
 class PersonFactory:
@@ -52,6 +52,8 @@ class PersonFactory:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.counties = current_counties(HUBEI)
+        self._all_counties = counties(HUBEI)
+        self._by_year: dict[int, list[Division]] = {}
         self._issued: set[str] = set()
 
     def name(self) -> str:
@@ -78,11 +80,19 @@ class PersonFactory:
             f"{r.randint(1, 30)}栋{r.randint(1, 6)}单元{r.randint(1, 33)}{r.randint(1, 4):02d}室"
         )
 
+    def _counties_in(self, year: int) -> list[Division]:
+        if year not in self._by_year:
+            self._by_year[year] = [c for c in self._all_counties if c.valid_in(year)]
+        return self._by_year[year]
+
     def person(self) -> Person:
         r = self.rng
         county = r.choice(self.counties)
-        birthplace = county if r.random() < 0.85 else r.choice(self.counties)
         birth = TODAY - dt.timedelta(days=r.randint(0, 95 * 365))
+        # The ID's region is a code in use in the birth year: older people carry older codes.
+        birthplace = county
+        if r.random() >= 0.85 or not county.valid_in(birth.year):
+            birthplace = r.choice(self._counties_in(birth.year))
         gender = "1" if r.random() < 0.51 else "2"
         while True:
             sequence = r.randrange(0, 999)
