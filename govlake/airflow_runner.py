@@ -63,7 +63,9 @@ def run_dag(dag_id: str, conf: dict | None = None, echo: bool = True, s: Setting
     cmd = [_airflow(), "dags", "test", dag_id]
     if conf:
         cmd += ["--conf", json.dumps(conf)]
-    proc = subprocess.Popen(cmd, env=airflow_env(s), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, env=airflow_env(s), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -62,8 +62,10 @@ def cmd_trino(args: argparse.Namespace) -> int:
     if args.action == "start":
         t0 = time.monotonic()
         trino.start(s)
-        print(f"trino running on http://{s.trino_host}:{s.trino_port} ({time.monotonic() - t0:.1f}s); "
-              f"log: {trino.log_file(s)}")
+        print(
+            f"trino running on http://{s.trino_host}:{s.trino_port} ({time.monotonic() - t0:.1f}s); "
+            f"log: {trino.log_file(s)}"
+        )
     elif args.action == "stop":
         trino.stop(s)
         print("trino stopped")
@@ -85,7 +87,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         contract, settings().landing, batch_id(args.batch), people, args.defect_rate, args.encoding, args.seed
     )
     counts = {k: len(v) for k, v in delivery.defects.items()}
-    print(f"wrote {delivery.rows} rows to {delivery.files[0]} in {time.monotonic() - t0:.1f}s; defects {counts}")
+    print(
+        f"wrote {delivery.rows} rows to {delivery.files[0]} in {time.monotonic() - t0:.1f}s; defects {counts}"
+    )
     return 0
 
 
@@ -119,8 +123,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     s = settings()
     timings = {}
     t0 = time.monotonic()
-    cmd_generate(argparse.Namespace(seed=args.seed, persons=args.persons, batch=args.batch, moved_fraction=0.0,
-                                    defect_rate=0.001, encoding=None))
+    cmd_generate(
+        argparse.Namespace(
+            seed=args.seed,
+            persons=args.persons,
+            batch=args.batch,
+            moved_fraction=0.0,
+            defect_rate=0.001,
+            encoding=None,
+        )
+    )
     timings["generate"] = time.monotonic() - t0
     t0 = time.monotonic()
     trino.start(s)
@@ -133,9 +145,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return rc
     print("\nTrino query:\n" + DEMO_QUERY + "\n")
     cmd_query(argparse.Namespace(sql=DEMO_QUERY))
-    cmd_query(argparse.Namespace(sql=(
-        "SELECT stage, status, rows_in, rows_out, quarantined, inserted, updated, message "
-        f"FROM lake.governance.batch_log WHERE batch_id = '{args.batch}' ORDER BY finished_at")))
+    cmd_query(
+        argparse.Namespace(
+            sql=(
+                "SELECT stage, status, rows_in, rows_out, quarantined, inserted, updated, message "
+                f"FROM lake.governance.batch_log WHERE batch_id = '{args.batch}' ORDER BY finished_at"
+            )
+        )
+    )
     print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return 0
 
@@ -148,7 +165,9 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             c = load_contract(path)
-            print(f"ok  {path}: {c.department_name} {c.title} ({len(c.columns)} columns → gold.{c.target.table})")
+            print(
+                f"ok  {path}: {c.department_name} {c.title} → gold.{c.target.table}"
+            )
         except ContractError as exc:
             failed += 1
             print(f"ERR {exc}", file=sys.stderr)
@@ -171,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--persons", type=int, default=100_000)
     g.add_argument("--batch", default="20261123", help="batch id (landing folder name)")
-    g.add_argument("--moved-fraction", type=float, default=0.0, help="share of persons who moved (later days)")
+    g.add_argument(
+        "--moved-fraction", type=float, default=0.0, help="share of persons who moved (later days)"
+    )
     g.add_argument("--defect-rate", type=float, default=0.001, help="share of rows per defect kind")
     g.add_argument("--encoding", default=None, help="file encoding (default: the contract's)")
     r = add("run", cmd_run, "run a feed's DAG through Airflow for one batch")

@@ -32,7 +32,9 @@ class ContractError(ValueError):
 
 def identifier(value: str) -> str:
     if not IDENTIFIER.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid name (lower-case letters, digits, _; starts with a letter)")
+        raise ValueError(
+            f"{value!r} is not a valid name (lower-case letters, digits, _; starts with a letter)"
+        )
     return value
 
 
@@ -110,7 +112,10 @@ class FeedContract(_Model):
     def _known_encoding(cls, value: str) -> str:
         import codecs
 
-        return codecs.lookup(value).name  # raises LookupError → validation error
+        try:
+            return codecs.lookup(value).name
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {value!r}") from exc
 
     @model_validator(mode="after")
     def _references_exist(self) -> FeedContract:

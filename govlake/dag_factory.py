@@ -25,7 +25,8 @@ def feed_dag(contract: FeedContract) -> DAG:
         dag_id=contract.dag_id,
         description=f"{contract.department_name} {contract.title} → {contract.target.title}",
         doc_md=(
-            f"**{contract.department_name} · {contract.title}** (`schemas/{contract.department}/{contract.feed}.yaml`)"
+            f"**{contract.department_name} · {contract.title}** "
+            f"(`schemas/{contract.department}/{contract.feed}.yaml`)"
             f"\n\nLanding → bronze.{contract.key} → silver.{contract.key} (+ silver.quarantine) → "
             f"gold.{contract.target.table}, then registered in Trino. Param `batch_id` names the landing "
             "folder (default: the latest)."

@@ -70,7 +70,9 @@ def all_divisions() -> tuple[Division, ...]:
         spans = _spans(name)
         open_ended = [n for _, end, n in spans if end is None]
         current = bool(open_ended)
-        out.append(Division(province_code + key, (open_ended or [spans[-1][2]])[-1], province_name, current, spans))
+        out.append(
+            Division(province_code + key, (open_ended or [spans[-1][2]])[-1], province_name, current, spans)
+        )
     return tuple(out)
 
 

@@ -19,7 +19,9 @@ def latest_batch(contract: FeedContract) -> str:
     return batches[-1]
 
 
-def _log(contract: FeedContract, batch: str, stage: str, status: str, started: dt.datetime, **kw: Any) -> None:
+def _log(
+    contract: FeedContract, batch: str, stage: str, status: str, started: dt.datetime, **kw: Any
+) -> None:
     from jobs import batch_log
     from jobs.spark import get_spark
 
@@ -43,11 +45,19 @@ def preflight(feed: str, batch: str | None) -> dict[str, Any]:
     return {
         "feed": contract.key,
         "batch_id": batch,
-        "preflight": {"started": started.isoformat(), "finished": dt.datetime.now().isoformat(),
-                      "lines": sum(f.lines for f in files)},
+        "preflight": {
+            "started": started.isoformat(),
+            "finished": dt.datetime.now().isoformat(),
+            "lines": sum(f.lines for f in files),
+        },
         "files": [
-            {"path": str(f.path), "readable": str(f.readable), "sha256": f.sha256, "lines": f.lines,
-             "headers": list(f.headers)}
+            {
+                "path": str(f.path),
+                "readable": str(f.readable),
+                "sha256": f.sha256,
+                "lines": f.lines,
+                "headers": list(f.headers),
+            }
             for f in files
         ],
     }
@@ -65,9 +75,17 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
         for f in plan["files"]
     ]
     pre = plan["preflight"]
-    batch_log.record(get_spark(), contract.key, batch, "preflight", "ok", dt.datetime.fromisoformat(pre["started"]),
-                     finished_at=dt.datetime.fromisoformat(pre["finished"]), rows_in=pre["lines"],
-                     message=", ".join(Path(f["path"]).name for f in plan["files"]))
+    batch_log.record(
+        get_spark(),
+        contract.key,
+        batch,
+        "preflight",
+        "ok",
+        dt.datetime.fromisoformat(pre["started"]),
+        finished_at=dt.datetime.fromisoformat(pre["finished"]),
+        rows_in=pre["lines"],
+        message=", ".join(Path(f["path"]).name for f in plan["files"]),
+    )
     result = ingest(get_spark(), contract, batch, files)
     status = "ok" if result.files else "skipped"
     message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
@@ -81,10 +99,24 @@ def silver(state: dict[str, Any]) -> dict[str, Any]:
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
     r = refine(get_spark(), contract, batch)
-    _log(contract, batch, "silver", "ok", started, rows_in=r.rows_in, rows_out=r.silver, quarantined=r.quarantined,
-         message=", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items())))
-    return {**state, "rows_in": r.rows_in, "silver_rows": r.silver, "quarantined": r.quarantined,
-            "reasons": r.reasons}
+    _log(
+        contract,
+        batch,
+        "silver",
+        "ok",
+        started,
+        rows_in=r.rows_in,
+        rows_out=r.silver,
+        quarantined=r.quarantined,
+        message=", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items())),
+    )
+    return {
+        **state,
+        "rows_in": r.rows_in,
+        "silver_rows": r.silver,
+        "quarantined": r.quarantined,
+        "reasons": r.reasons,
+    }
 
 
 def gold(state: dict[str, Any]) -> dict[str, Any]:
@@ -93,8 +125,17 @@ def gold(state: dict[str, Any]) -> dict[str, Any]:
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
     r = publish(get_spark(), contract, batch)
-    _log(contract, batch, "gold", "ok", started, rows_in=r.source_rows, inserted=r.inserted, updated=r.updated,
-         message=f"{contract.target.table} version {r.version}")
+    _log(
+        contract,
+        batch,
+        "gold",
+        "ok",
+        started,
+        rows_in=r.source_rows,
+        inserted=r.inserted,
+        updated=r.updated,
+        message=f"{contract.target.table} version {r.version}",
+    )
     return {**state, "gold_inserted": r.inserted, "gold_updated": r.updated, "gold_version": r.version}
 
 
@@ -103,7 +144,7 @@ def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
     from jobs.batch_log import SCHEMA, TABLE
     from jobs.refine import QUARANTINE
 
-    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    contract, started = get_contract(state["feed"]), dt.datetime.now()
     names = [
         ("bronze", contract.key),
         ("silver", contract.key),
@@ -112,4 +153,8 @@ def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
         (SCHEMA, TABLE),
     ]
     added = register(names)
-    return {**state, "trino_registered": added, "trino_seconds": (dt.datetime.now() - started).total_seconds()}
+    return {
+        **state,
+        "trino_registered": added,
+        "trino_seconds": (dt.datetime.now() - started).total_seconds(),
+    }

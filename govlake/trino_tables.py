@@ -20,7 +20,7 @@ def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[s
         cur = conn.cursor()
         for schema in sorted({identifier(schema) for schema, _ in tables}):
             location = s.trino_warehouse_uri.rstrip("/") + "/" + schema
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}" WITH (location = \'{location}\')')
+            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.\"{schema}\" WITH (location = '{location}')")
             cur.fetchall()
         for schema, table in tables:
             identifier(table)

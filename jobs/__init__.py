@@ -1,1 +1,4 @@
-"""Generic Spark jobs driven by feed contracts: ingest (landing → bronze), refine (→ silver), publish (→ gold)."""
+"""Generic Spark jobs driven by feed contracts.
+
+ingest (landing → bronze), refine (→ silver + quarantine), publish (→ gold).
+"""

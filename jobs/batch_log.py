@@ -54,4 +54,6 @@ def record(
         "finished_at": finished_at or dt.datetime.now(),
         **{k: counts.get(k) for k in ("rows_in", "rows_out", "quarantined", "inserted", "updated")},
     }
-    spark.createDataFrame([row], struct()).write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))
+    spark.createDataFrame([row], struct()).write.format("delta").mode("append").save(
+        tables.path(SCHEMA, TABLE)
+    )

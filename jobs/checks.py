@@ -18,7 +18,7 @@ _CHECK_CHARS = "10X98765432"
 
 def resident_id_check_char(rid: Column) -> Column:
     """The check character the first 17 digits call for."""
-    total = sum(F.substring(rid, i + 1, 1).cast("int") * w for i, w in enumerate(_WEIGHTS))
+    total = sum(F.substring(rid, i + 1, 1).try_cast("int") * w for i, w in enumerate(_WEIGHTS))
     return F.substring(F.lit(_CHECK_CHARS), (total % 11 + 1).cast("int"), 1)
 
 
@@ -31,15 +31,17 @@ def resident_id_bad_check(rid: Column) -> Column:
 
 
 def resident_id_birth_date(rid: Column) -> Column:
-    return F.to_date(F.substring(rid, 7, 8), "yyyyMMdd")
+    return F.to_date(F.try_to_timestamp(F.substring(rid, 7, 8), F.lit("yyyyMMdd")))
 
 
 def resident_id_gender(rid: Column) -> Column:
     """GB/T 2261.1 code implied by the sequence digit: odd → '1' (male), even → '2' (female)."""
-    return F.when(F.substring(rid, 17, 1).cast("int") % 2 == 1, F.lit("1")).otherwise(F.lit("2"))
+    return F.when(F.substring(rid, 17, 1).try_cast("int") % 2 == 1, F.lit("1")).otherwise(F.lit("2"))
 
 
 def divisions_frame(spark: SparkSession) -> DataFrame:
     """GB/T 2260 reference: every code ever issued, with whether it is still in use."""
     rows = [(d.code, d.name, d.province, d.level, d.current) for d in all_divisions()]
-    return spark.createDataFrame(rows, "code string, name string, province string, level string, current boolean")
+    return spark.createDataFrame(
+        rows, "code string, name string, province string, level string, current boolean"
+    )

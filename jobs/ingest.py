@@ -98,7 +98,9 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
     )
 
 
-def to_bronze_rows(contract: FeedContract, lines: DataFrame, headers: tuple[str, ...], batch_id: str) -> DataFrame:
+def to_bronze_rows(
+    contract: FeedContract, lines: DataFrame, headers: tuple[str, ...], batch_id: str
+) -> DataFrame:
     ddl = ", ".join(f"`{name}` STRING" for name in (*headers, EXTRA))
     parsed = F.from_csv(F.col("value"), ddl, {"sep": contract.delimiter, "mode": "PERMISSIVE"})
     if contract.header:
@@ -116,7 +118,9 @@ def to_bronze_rows(contract: FeedContract, lines: DataFrame, headers: tuple[str,
     )
 
 
-def ingest(spark: SparkSession, contract: FeedContract, batch_id: str, files: list[DeliveredFile]) -> IngestResult:
+def ingest(
+    spark: SparkSession, contract: FeedContract, batch_id: str, files: list[DeliveredFile]
+) -> IngestResult:
     ensure_bronze(spark, contract)
     known = already_ingested(spark, contract, [f.sha256 for f in files])
     new = [f for f in files if f.sha256 not in known]

@@ -42,7 +42,9 @@ def data_files(directory: Path, contract: FeedContract) -> list[Path]:
 
 def check_delivery(contract: FeedContract, directory: Path, staging: Path) -> list[DeliveredFile]:
     if not directory.is_dir():
-        raise DeliveryRejected(f"{directory}: no such delivery (expected landing/<department>/<feed>/<batch>/)")
+        raise DeliveryRejected(
+            f"{directory}: no such delivery (expected landing/<department>/<feed>/<batch>/)"
+        )
     files = data_files(directory, contract)
     if not files:
         raise DeliveryRejected(f"{directory}: the delivery holds no *.{contract.format} file")
@@ -73,7 +75,9 @@ def _match_manifest(directory: Path, manifest: dict[str, dict], files: list[Deli
         if entry is None:
             raise DeliveryRejected(f"{f.path}: delivered but not listed in _delivery.json")
         if entry.get("sha256") and entry["sha256"] != f.sha256:
-            raise DeliveryRejected(f"{f.path}: sha256 {f.sha256} differs from _delivery.json (truncated copy?)")
+            raise DeliveryRejected(
+                f"{f.path}: sha256 {f.sha256} differs from _delivery.json (truncated copy?)"
+            )
         header_lines = 1 if f.headers else 0
         if "rows" in entry and int(entry["rows"]) != f.lines - header_lines:
             raise DeliveryRejected(
@@ -115,7 +119,9 @@ def _check_file(contract: FeedContract, path: Path, staging: Path) -> DeliveredF
             if out:
                 out.write(tail)
     except UnicodeDecodeError as exc:
-        raise DeliveryRejected(f"{path}: truncated {contract.encoding} sequence at the end of the file") from exc
+        raise DeliveryRejected(
+            f"{path}: truncated {contract.encoding} sequence at the end of the file"
+        ) from exc
     finally:
         if out:
             out.close()

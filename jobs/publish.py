@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructType, TimestampType
@@ -55,7 +54,10 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
         .select(
             *[c.name for c in contract.columns],
             F.lit(contract.department).alias("_source_department"),
-            "_batch_id", "_source_file", "_line", "_record_hash",
+            "_batch_id",
+            "_source_file",
+            "_line",
+            "_record_hash",
             F.current_timestamp().alias("_now"),
         )
     )
@@ -67,7 +69,9 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
     (
         gold.alias("t")
         .merge(source.alias("s"), on)
-        .whenMatchedUpdate(condition="t._record_hash <> s._record_hash AND s._batch_id >= t._batch_id", set=update)
+        .whenMatchedUpdate(
+            condition="t._record_hash <> s._record_hash AND s._batch_id >= t._batch_id", set=update
+        )
         .whenNotMatchedInsert(values=insert)
         .execute()
     )
@@ -78,5 +82,3 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
         updated=m.get("numTargetRowsUpdated", 0),
         version=tables.version(spark, GOLD, t.table),
     )
-
-

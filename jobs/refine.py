@@ -126,7 +126,9 @@ def column_problems(c: ContractColumn, known_region: Column, current_division: C
     if "resident_id" in c.checks:
         bad_format = checks.resident_id_bad_format(raw)
         found.append(_problem(present & bad_format, c.name, "BAD_FORMAT"))
-        found.append(_problem(present & ~bad_format & checks.resident_id_bad_check(raw), c.name, "BAD_CHECK_DIGIT"))
+        found.append(
+            _problem(present & ~bad_format & checks.resident_id_bad_check(raw), c.name, "BAD_CHECK_DIGIT")
+        )
         found.append(_problem(present & ~bad_format & ~known_region, c.name, "UNKNOWN_REGION"))
     if "admin_division" in c.checks:
         found.append(_problem(present & ~current_division, c.name, "UNKNOWN_ADMIN_CODE"))
@@ -145,41 +147,56 @@ def row_problems(contract: FeedContract) -> list[Column]:
         if rc.birth_date:
             bd = F.col(rc.birth_date)
             found.append(
-                _problem(usable & bd.isNotNull() & (checks.resident_id_birth_date(rid) != bd), rc.birth_date,
-                         "ID_BIRTH_MISMATCH")
+                _problem(
+                    usable & bd.isNotNull() & (checks.resident_id_birth_date(rid) != bd),
+                    rc.birth_date,
+                    "ID_BIRTH_MISMATCH",
+                )
             )
         if rc.gender:
             g = F.col(rc.gender)
             found.append(
-                _problem(usable & g.isNotNull() & (checks.resident_id_gender(rid) != g), rc.gender,
-                         "ID_GENDER_MISMATCH")
+                _problem(
+                    usable & g.isNotNull() & (checks.resident_id_gender(rid) != g),
+                    rc.gender,
+                    "ID_GENDER_MISMATCH",
+                )
             )
     return found
 
 
 def validate(spark: SparkSession, contract: FeedContract, bronze: DataFrame) -> DataFrame:
     """Bronze rows → typed columns plus `_problems` (array of field/reason), duplicates included."""
-    df = bronze.select(
-        "*", *[_clean(c).alias(f"_clean_{c.name}") for c in contract.columns]
-    ).select(
+    df = bronze.select("*", *[_clean(c).alias(f"_clean_{c.name}") for c in contract.columns]).select(
         *[_typed(c, F.col(f"_clean_{c.name}")).alias(c.name) for c in contract.columns],
         *[F.col(f"_clean_{c.name}") for c in contract.columns],
         *[F.col(c.name).alias(f"_raw_{c.name}") for c in contract.columns],
-        EXTRA, "_batch_id", "_source_file", "_line", "_row_hash", "_ingested_at",
+        EXTRA,
+        "_batch_id",
+        "_source_file",
+        "_line",
+        "_row_hash",
+        "_ingested_at",
     )
     divisions = checks.divisions_frame(spark)
     region_cols = [c for c in contract.columns if "resident_id" in c.checks]
     division_cols = [c for c in contract.columns if "admin_division" in c.checks]
     for c in region_cols:
         known = divisions.select(F.col("code").alias(f"_region_{c.name}"))
-        df = df.join(F.broadcast(known), F.substring(F.col(f"_clean_{c.name}"), 1, 6) == F.col(f"_region_{c.name}"),
-                     "left")
+        df = df.join(
+            F.broadcast(known),
+            F.substring(F.col(f"_clean_{c.name}"), 1, 6) == F.col(f"_region_{c.name}"),
+            "left",
+        )
     for c in division_cols:
         current = divisions.where("current").select(F.col("code").alias(f"_division_{c.name}"))
         df = df.join(F.broadcast(current), F.col(f"_clean_{c.name}") == F.col(f"_division_{c.name}"), "left")
     # Column problems in contract order, then row-level ones: the first names the row's reason.
-    ordered = [p for c in contract.columns for p in column_problems(c, _flag(df, c, "_region_"),
-                                                                     _flag(df, c, "_division_"))]
+    ordered = [
+        p
+        for c in contract.columns
+        for p in column_problems(c, _flag(df, c, "_region_"), _flag(df, c, "_division_"))
+    ]
     ordered += row_problems(contract)
     df = df.withColumn("_problems", F.filter(F.array(*ordered), lambda p: p.isNotNull()))
     # Duplicate keys: among otherwise valid rows, the first by file and line wins; the others are quarantined.
@@ -200,21 +217,42 @@ def record_hash(contract: FeedContract) -> Column:
 
 
 def ensure_tables(spark: SparkSession, contract: FeedContract) -> None:
-    tables.ensure(spark, SILVER, contract.key, silver_struct(contract),
-                  f"{contract.department_name} {contract.title}（标准层，已校验）", partition_by=("_batch_id",))
-    tables.ensure(spark, SILVER, QUARANTINE, quarantine_struct(), "隔离区：未通过校验的记录及原因",
-                  partition_by=("_feed",))
+    tables.ensure(
+        spark,
+        SILVER,
+        contract.key,
+        silver_struct(contract),
+        f"{contract.department_name} {contract.title}（标准层，已校验）",
+        partition_by=("_batch_id",),
+    )
+    tables.ensure(
+        spark,
+        SILVER,
+        QUARANTINE,
+        quarantine_struct(),
+        "隔离区：未通过校验的记录及原因",
+        partition_by=("_feed",),
+    )
 
 
 def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> RefineResult:
     ensure_tables(spark, contract)
-    bronze = spark.read.format("delta").load(tables.path(BRONZE, contract.key)).where(F.col("_batch_id") == batch_id)
+    bronze = (
+        spark.read.format("delta")
+        .load(tables.path(BRONZE, contract.key))
+        .where(F.col("_batch_id") == batch_id)
+    )
     checked = validate(spark, contract, bronze).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows_in = checked.count()
         good = checked.where(F.size("_problems") == 0).select(
-            *[c.name for c in contract.columns], "_batch_id", "_source_file", "_line", "_row_hash",
-            record_hash(contract).alias("_record_hash"), "_ingested_at",
+            *[c.name for c in contract.columns],
+            "_batch_id",
+            "_source_file",
+            "_line",
+            "_row_hash",
+            record_hash(contract).alias("_record_hash"),
+            "_ingested_at",
         )
         bad = checked.where(F.size("_problems") > 0).select(
             F.lit(contract.key).alias("_feed"),
@@ -224,20 +262,27 @@ def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> Refine
             F.col("_problems")[0]["field"].alias("field"),
             F.col("_problems")[0]["reason"].alias("reason"),
             F.col("_problems").alias("problems"),
-            F.to_json(F.struct(*[F.col(f"_raw_{c.name}").alias(c.name) for c in contract.columns],
-                               F.col(EXTRA))).alias("raw"),
+            F.to_json(
+                F.struct(*[F.col(f"_raw_{c.name}").alias(c.name) for c in contract.columns], F.col(EXTRA))
+            ).alias("raw"),
             F.col("_row_hash").alias("row_hash"),
             F.current_timestamp().alias("quarantined_at"),
         )
         batch = f"_batch_id = '{batch_id}'"  # batch ids are validated (contracts.batch_id)
+        in_quarantine = f"_feed = '{contract.key}' AND {batch}"
         good.write.format("delta").mode("overwrite").option("replaceWhere", batch).save(
-            tables.path(SILVER, contract.key))
-        silver = tables.last_commit_metrics(spark, SILVER, contract.key).get("numOutputRows", 0)
-        bad.write.format("delta").mode("overwrite").option(
-            "replaceWhere", f"_feed = '{contract.key}' AND {batch}").save(tables.path(SILVER, QUARANTINE))
-        quarantined = tables.last_commit_metrics(spark, SILVER, QUARANTINE).get("numOutputRows", 0)
-        reasons = {r["reason"]: r["n"] for r in
-                   bad.groupBy("reason").agg(F.count("*").alias("n")).collect()} if quarantined else {}
+            tables.path(SILVER, contract.key)
+        )
+        bad.write.format("delta").mode("overwrite").option("replaceWhere", in_quarantine).save(
+            tables.path(SILVER, QUARANTINE)
+        )
+        # Reconcile against what the tables now hold for this batch, not against what we meant to write.
+        silver = spark.read.format("delta").load(tables.path(SILVER, contract.key)).where(batch).count()
+        written_bad = spark.read.format("delta").load(tables.path(SILVER, QUARANTINE)).where(in_quarantine)
+        reasons = {
+            r["reason"]: r["n"] for r in written_bad.groupBy("reason").agg(F.count("*").alias("n")).collect()
+        }
+        quarantined = sum(reasons.values())
     finally:
         checked.unpersist()
     if rows_in != silver + quarantined:

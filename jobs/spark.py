@@ -50,7 +50,10 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
         .config("spark.driver.extraJavaOptions", "-Dfile.encoding=UTF-8")
         # Delta rebuilds table state with this many tasks (default 50); each task compiles a large
         # projection, which dominates small commits on a few cores.
-        .config("spark.databricks.delta.snapshotPartitions", os.environ.get("GOVLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"))
+        .config(
+            "spark.databricks.delta.snapshotPartitions",
+            os.environ.get("GOVLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
+        )
     )
     classpath = _resolved_jars(s)
     if classpath.exists():

@@ -103,10 +103,15 @@ def write_delivery(
         if contract.header:
             writer.writerow([c.header for c in columns])
         writer.writerows([r[c.name] for c in columns] for r in rows)
-    manifest = {"batch_id": batch_id, "files": [{"name": path.name, "sha256": _sha256(path), "rows": len(rows)}]}
+    manifest = {
+        "batch_id": batch_id,
+        "files": [{"name": path.name, "sha256": _sha256(path), "rows": len(rows)}],
+    }
     (directory / "_delivery.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
     (directory / "_defects.json").write_text(
-        json.dumps({"file": path.name, "counts": {k: len(v) for k, v in defects.items()}, "lines": defects}, indent=1)
+        json.dumps(
+            {"file": path.name, "counts": {k: len(v) for k, v in defects.items()}, "lines": defects}, indent=1
+        )
     )
     return Delivery(directory, [path], len(rows), defects)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, replace
-
 from itertools import accumulate
+from typing import ClassVar
 
 from faker.providers.person.zh_CN import Provider as ZhPerson
 from faker.providers.phone_number.zh_CN import Provider as ZhPhone
@@ -42,11 +42,11 @@ class PersonFactory:
 
     # Faker zh_CN's own name and phone data, drawn with our seeded generator: Faker's weighted
     # sampling costs ~40 µs a draw, random.choices with cumulative weights about 1 µs.
-    SURNAMES = list(ZhPerson.last_names)
-    SURNAME_WEIGHTS = list(accumulate(ZhPerson.last_names.values()))
-    GIVEN = list(ZhPerson.first_names)
-    SINGLE = [g for g in GIVEN if len(g) == 1]
-    PHONE_PREFIXES = [str(p) for p in ZhPhone.phonenumber_prefixes]
+    SURNAMES: ClassVar[list[str]] = list(ZhPerson.last_names)
+    SURNAME_WEIGHTS: ClassVar[list[int]] = list(accumulate(ZhPerson.last_names.values()))
+    GIVEN: ClassVar[list[str]] = list(ZhPerson.first_names)
+    SINGLE: ClassVar[list[str]] = [g for g in GIVEN if len(g) == 1]
+    PHONE_PREFIXES: ClassVar[list[str]] = [str(p) for p in ZhPhone.phonenumber_prefixes]
     STREET_SUFFIXES = ("路", "街", "大道", "巷")
 
     def __init__(self, seed: int) -> None:

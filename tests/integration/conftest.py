@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from govlake.config import settings
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def trino_server():
+    """One real Trino server for the test session, over the test installation's warehouse."""
+    from infra import trino
+
+    s = settings()
+    trino.start(s)
+    yield s
+    trino.stop(s)
+
+
+@pytest.fixture(scope="session")
+def sql(trino_server):
+    from govlake.trino_client import query
+
+    def run(statement: str, params: list | None = None) -> list[list]:
+        return query(statement, params)
+
+    return run
