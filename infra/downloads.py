@@ -20,11 +20,8 @@ def maven_url(group: str, artifact: str, version: str, ext: str) -> str:
 
 
 def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha1").hexdigest()
 
 
 def fetch(url: str, dest: Path) -> Path:

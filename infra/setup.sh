@@ -20,17 +20,20 @@ if [ -z "$UV" ]; then
   UV="$CACHE/bootstrap/bin/uv"
 fi
 
-# 2. The project venv, keyed by the lock file: a changed lock gets a fresh venv, an unchanged one is reused.
+# 2. The project venv, outside the clone, keyed by the lock file and this checkout's path: a changed lock
+#    gets a fresh venv, and two checkouts never share one (the project is installed editable). Packages
+#    come from uv's cache, hard-linked where it shares a file system, so a new venv costs seconds.
 LOCK="$ROOT/infra/requirements.lock"
-KEY="$(sha256sum "$LOCK" | cut -c1-12)"
-VENV="$CACHE/venv-$KEY"
+KEY="$(cat "$LOCK" "$ROOT/pyproject.toml" | sha256sum | cut -c1-12)-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)"
+VENV="$CACHE/venvs/$KEY"
+export UV_CACHE_DIR="$CACHE/uv"
 if [ ! -f "$VENV/.complete" ]; then
   rm -rf "$VENV"
   "$UV" venv -q --python "$PYTHON" "$VENV"
-  UV_CACHE_DIR="$CACHE/uv" "$UV" pip install -q --python "$VENV/bin/python" -r "$LOCK"
+  "$UV" pip install -q --python "$VENV/bin/python" -r "$LOCK"
+  "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
   touch "$VENV/.complete"
 fi
-UV_CACHE_DIR="$CACHE/uv" "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
 ln -sfn "$VENV" "$ROOT/.venv"
 
 # 3. Jars, Trino server and its configuration (idempotent; see `govlake setup --help`).
