@@ -44,10 +44,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
     trino.configure(s)
     print(f"trino {s.trino_server_dir} ready ({time.monotonic() - t0:.1f}s)")
     t1 = time.monotonic()
-    from jobs.spark import get_spark, stop_spark
+    from jobs.spark import get_spark, jars_resolved, stop_spark
 
-    get_spark("govlake-setup").range(1).count()  # resolves the Delta jars once into the cache
-    stop_spark()
+    if not jars_resolved(s):
+        get_spark("govlake-setup").range(1).count()  # resolves the Delta jars once into the cache
+        stop_spark()
     print(f"spark + delta jars ready ({time.monotonic() - t1:.1f}s)")
     t2 = time.monotonic()
     airflow_runner.migrate(s)
@@ -165,9 +166,7 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             c = load_contract(path)
-            print(
-                f"ok  {path}: {c.department_name} {c.title} → gold.{c.target.table}"
-            )
+            print(f"ok  {path}: {c.department_name} {c.title} → gold.{c.target.table}")
         except ContractError as exc:
             failed += 1
             print(f"ERR {exc}", file=sys.stderr)

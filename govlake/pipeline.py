@@ -25,7 +25,7 @@ def _log(
     from jobs import batch_log
     from jobs.spark import get_spark
 
-    batch_log.record(get_spark(), contract.key, batch, stage, status, started, **kw)
+    batch_log.record(get_spark(), batch_log.entry(contract.key, batch, stage, status, started, **kw))
 
 
 def preflight(feed: str, batch: str | None) -> dict[str, Any]:
@@ -75,8 +75,7 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
         for f in plan["files"]
     ]
     pre = plan["preflight"]
-    batch_log.record(
-        get_spark(),
+    preflight_entry = batch_log.entry(
         contract.key,
         batch,
         "preflight",
@@ -89,7 +88,10 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
     result = ingest(get_spark(), contract, batch, files)
     status = "ok" if result.files else "skipped"
     message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
-    _log(contract, batch, "bronze", status, started, rows_out=result.rows, message=message)
+    bronze_entry = batch_log.entry(
+        contract.key, batch, "bronze", status, started, rows_out=result.rows, message=message
+    )
+    batch_log.record(get_spark(), preflight_entry, bronze_entry)
     return {**plan, "bronze_rows": result.rows, "skipped_files": result.skipped_files}
 
 

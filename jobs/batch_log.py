@@ -32,8 +32,7 @@ def struct() -> StructType:
     )
 
 
-def record(
-    spark: SparkSession,
+def entry(
     feed: str,
     batch_id: str,
     stage: str,
@@ -42,9 +41,8 @@ def record(
     message: str = "",
     finished_at: dt.datetime | None = None,
     **counts: int | None,
-) -> None:
-    tables.ensure(spark, SCHEMA, TABLE, struct(), "批次处理日志")
-    row = {
+) -> dict:
+    return {
         "feed": feed,
         "batch_id": batch_id,
         "stage": stage,
@@ -54,6 +52,10 @@ def record(
         "finished_at": finished_at or dt.datetime.now(),
         **{k: counts.get(k) for k in ("rows_in", "rows_out", "quarantined", "inserted", "updated")},
     }
-    spark.createDataFrame([row], struct()).write.format("delta").mode("append").save(
-        tables.path(SCHEMA, TABLE)
-    )
+
+
+def record(spark: SparkSession, *entries: dict) -> None:
+    """Append the entries in one Delta commit."""
+    tables.ensure(spark, SCHEMA, TABLE, struct(), "批次处理日志")
+    rows = spark.createDataFrame(list(entries), struct())
+    rows.write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))

@@ -25,6 +25,14 @@ def _resolved_jars(s: Settings) -> Path:
     return s.ivy_dir / ("classpath-" + "_".join(p.replace(":", "-") for p in SPARK_PACKAGES) + ".txt")
 
 
+def jars_resolved(s: Settings) -> bool:
+    """True once the set-up has resolved the Delta jars into the cache (and every listed jar is there)."""
+    listing = _resolved_jars(s)
+    if not listing.exists():
+        return False
+    return all(Path(j.removeprefix("file://")).exists() for j in listing.read_text().strip().split(","))
+
+
 def get_spark(app_name: str = "govlake") -> SparkSession:
     """A process-wide Spark session with Delta; jars come from the set-up's cache (no resolution at start)."""
     global _session
@@ -56,7 +64,7 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
         )
     )
     classpath = _resolved_jars(s)
-    if classpath.exists():
+    if jars_resolved(s):
         builder = builder.config("spark.jars", classpath.read_text().strip())
     else:  # first run: resolve from Maven Central into the cache and remember the jar list
         builder = builder.config("spark.jars.packages", ",".join(SPARK_PACKAGES)).config(

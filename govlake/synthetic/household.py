@@ -116,7 +116,6 @@ def write_delivery(
     return Delivery(directory, [path], len(rows), defects)
 
 
-
 def _sha256(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
