@@ -231,7 +231,16 @@ def _wait_for_catalog(s: Settings, deadline: float) -> None:
     raise TrinoError(f"Trino started but catalog {s.trino_catalog} is not ready ({last}); log: {log_file(s)}")
 
 
-def stop(s: Settings) -> None:
+def stop(s: Settings, timeout: float = 60.0) -> None:
+    """Stop this installation's Trino and wait until its port stops answering."""
     result = _launcher(s, "stop")
     if result.returncode != 0 and "Not running" not in result.stdout:
         raise TrinoError(f"trino launcher stop failed: {result.stdout}{result.stderr}; log: {log_file(s)}")
+    deadline = time.monotonic() + timeout
+    while server_info(s) is not None:
+        if time.monotonic() > deadline:
+            raise TrinoError(
+                f"a Trino server still answers on port {s.trino_port} but was not started from "
+                f"{s.trino_dir} (its pid file is gone); stop it by hand"
+            )
+        time.sleep(0.5)
