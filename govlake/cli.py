@@ -210,8 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from govlake.contracts import ContractError
+    from infra.trino import TrinoError
+
     args = build_parser().parse_args(argv)
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except (ContractError, TrinoError, ValueError, FileNotFoundError) as exc:
+        print(f"govlake {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

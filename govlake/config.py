@@ -15,7 +15,6 @@ REPO = Path(__file__).resolve().parent.parent
 TRINO_VERSION = "476"
 DELTA_VERSION = "4.4.0"  # Maven jar matching delta-spark 4.4.1 on PyPI (Spark 4.2, Scala 2.13)
 SPARK_PACKAGES = (f"io.delta:delta-spark_2.13:{DELTA_VERSION}",)
-LAYERS = ("bronze", "silver", "gold", "governance", "reference")
 
 
 @dataclass(frozen=True)

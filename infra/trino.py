@@ -196,9 +196,15 @@ def is_running(s: Settings) -> bool:
 
 
 def start(s: Settings, timeout: float = 180.0) -> None:
-    """Start Trino (if not already answering) and wait until it accepts queries."""
+    """Start Trino (if not already answering) and wait until it accepts queries.
+
+    With GOVLAKE_MANAGE_TRINO=0 (a Trino cluster run elsewhere) nothing is started: the server at
+    GOVLAKE_TRINO_HOST:PORT must already answer.
+    """
     if is_running(s):
         return
+    if not s.manage_trino:
+        raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
     install(s)
     configure(s)
     result = _launcher(s, "start")
@@ -233,6 +239,8 @@ def _wait_for_catalog(s: Settings, deadline: float) -> None:
 
 def stop(s: Settings, timeout: float = 60.0) -> None:
     """Stop this installation's Trino and wait until its port stops answering."""
+    if not s.manage_trino:
+        return  # not ours to stop
     result = _launcher(s, "stop")
     if result.returncode != 0 and "Not running" not in result.stdout:
         raise TrinoError(f"trino launcher stop failed: {result.stdout}{result.stderr}; log: {log_file(s)}")

@@ -14,10 +14,6 @@ def path(schema: str, table: str) -> str:
     return settings().table_uri(schema, table)
 
 
-def exists(spark: SparkSession, schema: str, table: str) -> bool:
-    return DeltaTable.isDeltaTable(spark, path(schema, table))
-
-
 def ensure(
     spark: SparkSession,
     schema: str,
