@@ -14,7 +14,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 TRINO_VERSION = "476"
 DELTA_VERSION = "4.4.0"  # Maven jar matching delta-spark 4.4.1 on PyPI (Spark 4.2, Scala 2.13)
-SPARK_PACKAGES = (f"io.delta:delta-spark_2.13:{DELTA_VERSION}",)
+OPENLINEAGE_SPARK_VERSION = "1.53.0"  # newest openlineage-spark_2.13 on Maven Central's mirror here
+SPARK_PACKAGES = (
+    f"io.delta:delta-spark_2.13:{DELTA_VERSION}",
+    f"io.openlineage:openlineage-spark_2.13:{OPENLINEAGE_SPARK_VERSION}",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Settings:
     trino_user: str
     trino_heap: str
     manage_trino: bool  # False on a cluster: Trino runs elsewhere
+    lineage: bool = True  # OpenLineage capture (Spark listener, Airflow provider); off for overhead runs
+    lineage_url: str = ""  # Marquez-compatible endpoint; empty: events go to files under lineage_dir
 
     @property
     def landing(self) -> Path:
@@ -48,6 +54,10 @@ class Settings:
     @property
     def trino_dir(self) -> Path:
         return self.home / "trino"
+
+    @property
+    def lineage_dir(self) -> Path:
+        return self.home / "lineage"
 
     @property
     def ivy_dir(self) -> Path:
@@ -86,4 +96,6 @@ def settings() -> Settings:
         trino_user=_env("GOVLAKE_TRINO_USER", "platform"),
         trino_heap=_env("GOVLAKE_TRINO_HEAP", "3G"),
         manage_trino=_env("GOVLAKE_MANAGE_TRINO", "1") == "1",
+        lineage=_env("GOVLAKE_LINEAGE", "1") == "1",
+        lineage_url=os.environ.get("GOVLAKE_LINEAGE_URL", ""),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from govlake.config import SPARK_PACKAGES, Settings, settings
+from govlake.lineage.spark_conf import spark_lineage_conf
 from infra.java import spark_java_home
 
 # Table features every engine we serve from can read (Trino 476, delta-rs): no deletion vectors,
@@ -63,6 +64,8 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
             os.environ.get("GOVLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
         )
     )
+    for key, value in spark_lineage_conf(s, app_name).items():  # OpenLineage listener, if enabled
+        builder = builder.config(key, value)
     classpath = _resolved_jars(s)
     if jars_resolved(s):
         builder = builder.config("spark.jars", classpath.read_text().strip())

@@ -1,0 +1,64 @@
+"""spark.openlineage.* settings for the session factory: listener, transport, naming, parent run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from govlake.config import Settings
+from govlake.lineage.naming import JOB_NAMESPACE
+
+LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
+# Set by an Airflow task (see govlake.lineage.airflow) so Spark runs link to the task run.
+PARENT_ENV = ("GOVLAKE_LINEAGE_PARENT_NAMESPACE", "GOVLAKE_LINEAGE_PARENT_JOB", "GOVLAKE_LINEAGE_PARENT_RUN")
+ROOT_ENV = ("GOVLAKE_LINEAGE_ROOT_NAMESPACE", "GOVLAKE_LINEAGE_ROOT_JOB", "GOVLAKE_LINEAGE_ROOT_RUN")
+
+
+def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
+    """Listener configuration, or nothing when lineage capture is off (GOVLAKE_LINEAGE=0)."""
+    if not s.lineage:
+        return {}
+    conf = {
+        "spark.extraListeners": LISTENER,
+        "spark.openlineage.namespace": JOB_NAMESPACE,
+        "spark.openlineage.appName": os.environ.get("GOVLAKE_LINEAGE_JOB") or app_name,
+        # Delta's inputFiles() may run a Spark job on the listener thread (OpenLineage#4976): a larger
+        # queue keeps events from being dropped on local[2].
+        "spark.scheduler.listenerbus.eventqueue.capacity": "30000",
+        "spark.openlineage.facets.spark.logicalPlan.disabled": "true",
+        "spark.openlineage.facets.spark_unknown.disabled": "true",
+        "spark.openlineage.facets.debug.disabled": "true",
+    }
+    if s.lineage_url:
+        conf |= {
+            "spark.openlineage.transport.type": "http",
+            "spark.openlineage.transport.url": s.lineage_url,
+            "spark.openlineage.transport.endpoint": "/api/v1/lineage",
+        }
+    else:
+        folder = s.lineage_dir / "spark"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        conf |= {
+            "spark.openlineage.transport.type": "file",
+            "spark.openlineage.transport.location": str(folder / f"{stamp}-{os.getpid()}.jsonl"),
+        }
+    parent = [os.environ.get(k, "") for k in PARENT_ENV]
+    if all(parent):
+        conf |= dict(
+            zip(
+                ("spark.openlineage.parentJobNamespace", "spark.openlineage.parentJobName",
+                 "spark.openlineage.parentRunId"),
+                parent,
+            )
+        )
+        root = [os.environ.get(k, "") for k in ROOT_ENV]
+        if all(root):
+            conf |= dict(
+                zip(
+                    ("spark.openlineage.rootParentJobNamespace", "spark.openlineage.rootParentJobName",
+                     "spark.openlineage.rootParentRunId"),
+                    root,
+                )
+            )
+    return conf
