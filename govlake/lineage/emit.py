@@ -1,0 +1,170 @@
+"""Our own OpenLineage events (openlineage-python client): what the engines cannot see.
+
+* the contract's declared mapping source header → bronze column (the Spark listener sees each CSV line
+  as one string `value`, so it cannot name the source column);
+* share views created in Trino (issue 6's provisioning calls `emit_view_lineage`).
+
+Transport as for Spark: JSON lines under `<home>/lineage/python/` by default, HTTP to a
+Marquez-compatible endpoint when GOVLAKE_LINEAGE_URL is set; nothing when GOVLAKE_LINEAGE=0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    column_lineage_dataset,
+    documentation_job,
+    parent_run,
+    schema_dataset,
+    source_code_location_job,
+)
+from openlineage.client.transport.file import FileConfig, FileTransport
+from openlineage.client.transport.http import HttpConfig, HttpTransport
+from openlineage.client.uuid import generate_new_uuid
+
+from govlake.config import Settings, settings
+from govlake.contracts import FeedContract
+from govlake.lineage.naming import JOB_NAMESPACE, NAMESPACE
+from govlake.lineage.spark_conf import PARENT_ENV
+
+PRODUCER = "https://github.com/govlake/govlake/tree/main/govlake/lineage"
+
+
+def client(s: Settings | None = None) -> OpenLineageClient | None:
+    s = s or settings()
+    if not s.lineage:
+        return None
+    if s.lineage_url:
+        return OpenLineageClient(transport=HttpTransport(HttpConfig(url=s.lineage_url)))
+    folder = s.lineage_dir / "python"
+    folder.mkdir(parents=True, exist_ok=True)
+    return OpenLineageClient(
+        transport=FileTransport(FileConfig(log_file_path=str(folder / "events.jsonl"), append=True))
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def _parent_facets() -> dict:
+    namespace, job, run = (os.environ.get(k, "") for k in PARENT_ENV)
+    if not (namespace and job and run):
+        return {}
+    return {
+        "parent": parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=run), job=parent_run.Job(namespace=namespace, name=job)
+        )
+    }
+
+
+def _column_lineage(mapping: dict[str, list[tuple[str, str, str]]], subtype: str):
+    """{target column: [(namespace, dataset, column)]} as a ColumnLineageDatasetFacet."""
+    return column_lineage_dataset.ColumnLineageDatasetFacet(
+        fields={
+            target: column_lineage_dataset.Fields(
+                inputFields=[
+                    column_lineage_dataset.InputField(
+                        namespace=ns,
+                        name=name,
+                        field=col,
+                        transformations=[column_lineage_dataset.Transformation(type="DIRECT", subtype=subtype)],
+                    )
+                    for ns, name, col in sources
+                ]
+            )
+            for target, sources in mapping.items()
+        }
+    )
+
+
+def _emit(job: Job, inputs: list[InputDataset], outputs: list[OutputDataset], s: Settings | None) -> str | None:
+    c = client(s)
+    if c is None:
+        return None
+    run = Run(runId=str(generate_new_uuid()), facets=_parent_facets())
+    for state in (RunState.START, RunState.COMPLETE):
+        c.emit(
+            RunEvent(
+                eventType=state, eventTime=_now(), run=run, job=job, inputs=inputs, outputs=outputs,
+                producer=PRODUCER,
+            )
+        )
+    return run.runId
+
+
+def emit_contract_lineage(
+    contract: FeedContract, batch_id: str, files: list[Path], s: Settings | None = None
+) -> str | None:
+    """Source header → bronze column for each delivered file, as the contract declares it."""
+    s = s or settings()
+    bronze = f"bronze.{contract.key}"
+    mapping = {
+        c.name: [("file", str(Path(f).resolve()), c.source or c.name) for f in files] for c in contract.columns
+    }
+    inputs = [
+        InputDataset(
+            namespace="file",
+            name=str(Path(f).resolve()),
+            facets={
+                "schema": schema_dataset.SchemaDatasetFacet(
+                    fields=[
+                        schema_dataset.SchemaDatasetFacetFields(name=c.source or c.name, type="string")
+                        for c in contract.columns
+                    ]
+                )
+            },
+        )
+        for f in files
+    ]
+    output = OutputDataset(
+        namespace=NAMESPACE, name=bronze, facets={"columnLineage": _column_lineage(mapping, "CONTRACT")}
+    )
+    job = Job(
+        namespace=JOB_NAMESPACE,
+        name=f"feed.{contract.key}.contract",
+        facets={
+            "documentation": documentation_job.DocumentationJobFacet(
+                description=f"{contract.department_name} {contract.title}: batch {batch_id}, columns "
+                f"mapped as declared in schemas/{contract.department}/{contract.feed}.yaml"
+            ),
+            "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
+                type="file", url=(s.repo / "schemas" / contract.department / f"{contract.feed}.yaml").as_uri()
+            ),
+        },
+    )
+    return _emit(job, inputs, [output], s)
+
+
+def emit_view_lineage(
+    view: str, column_map: dict[str, tuple[str, str]], request_file: str | Path, s: Settings | None = None
+) -> str | None:
+    """Lineage of a share view created in Trino: `view` is `<schema>.<view>`, `column_map` maps each
+    view column to (`<schema>.<table>`, column) it is derived from, `request_file` is the request YAML."""
+    sources: dict[str, list[tuple[str, str, str]]] = {
+        col: [(NAMESPACE, table, src)] for col, (table, src) in column_map.items()
+    }
+    tables = sorted({table for table, _ in column_map.values()})
+    request = Path(request_file)
+    job = Job(
+        namespace=JOB_NAMESPACE,
+        name=f"share.{view}",
+        facets={
+            "documentation": documentation_job.DocumentationJobFacet(
+                description=f"share view {view} provisioned from {request.name}"
+            ),
+            "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
+                type="file", url=request.resolve().as_uri()
+            ),
+        },
+    )
+    inputs = [InputDataset(namespace=NAMESPACE, name=t) for t in tables]
+    output = OutputDataset(
+        namespace=NAMESPACE, name=view, facets={"columnLineage": _column_lineage(sources, "VIEW")}
+    )
+    return _emit(job, inputs, [output], s)
