@@ -22,8 +22,14 @@ SCHEMA = "governance"
 EVENT, EDGE, REJECTED = "lineage_event", "column_lineage", "lineage_rejected"
 TABLES = [(SCHEMA, EVENT), (SCHEMA, EDGE), (SCHEMA, REJECTED)]
 EDGE_KEY = (
-    "run_id", "job_name", "source_namespace", "source_dataset", "source_column",
-    "target_namespace", "target_dataset", "target_column",
+    "run_id",
+    "job_name",
+    "source_namespace",
+    "source_dataset",
+    "source_column",
+    "target_namespace",
+    "target_dataset",
+    "target_column",
 )
 
 
@@ -95,7 +101,9 @@ def rejected_struct() -> StructType:
     )
 
 
-def _merge(spark: SparkSession, table: str, struct: StructType, rows: list[dict], key: tuple[str, ...]) -> int:
+def _merge(
+    spark: SparkSession, table: str, struct: StructType, rows: list[dict], key: tuple[str, ...]
+) -> int:
     """Insert the rows whose key the table does not hold yet; returns how many were inserted."""
     target = tables.ensure(spark, SCHEMA, table, struct, f"血缘：{table}")
     if not rows:
@@ -116,7 +124,13 @@ def load(spark: SparkSession, root: Path | None = None) -> LoadResult:
     now = dt.datetime.now()
     events = [e | {"loaded_at": now} for e in parsed.events]
     rejected = [
-        {"source_file": r.file, "source_line": r.line, "reason": r.reason[:4000], "raw": r.raw, "rejected_at": now}
+        {
+            "source_file": r.file,
+            "source_line": r.line,
+            "reason": r.reason[:4000],
+            "raw": r.raw,
+            "rejected_at": now,
+        }
         for r in parsed.rejections
     ]
     new_edges = _merge(spark, EDGE, edge_struct(), parsed.edges, EDGE_KEY)

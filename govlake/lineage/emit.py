@@ -49,7 +49,7 @@ def client(s: Settings | None = None) -> OpenLineageClient | None:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _parent_facets() -> dict:
@@ -73,7 +73,9 @@ def _column_lineage(mapping: dict[str, list[tuple[str, str, str]]], subtype: str
                         namespace=ns,
                         name=name,
                         field=col,
-                        transformations=[column_lineage_dataset.Transformation(type="DIRECT", subtype=subtype)],
+                        transformations=[
+                            column_lineage_dataset.Transformation(type="DIRECT", subtype=subtype)
+                        ],
                     )
                     for ns, name, col in sources
                 ]
@@ -83,7 +85,9 @@ def _column_lineage(mapping: dict[str, list[tuple[str, str, str]]], subtype: str
     )
 
 
-def _emit(job: Job, inputs: list[InputDataset], outputs: list[OutputDataset], s: Settings | None) -> str | None:
+def _emit(
+    job: Job, inputs: list[InputDataset], outputs: list[OutputDataset], s: Settings | None
+) -> str | None:
     c = client(s)
     if c is None:
         return None
@@ -91,7 +95,12 @@ def _emit(job: Job, inputs: list[InputDataset], outputs: list[OutputDataset], s:
     for state in (RunState.START, RunState.COMPLETE):
         c.emit(
             RunEvent(
-                eventType=state, eventTime=_now(), run=run, job=job, inputs=inputs, outputs=outputs,
+                eventType=state,
+                eventTime=_now(),
+                run=run,
+                job=job,
+                inputs=inputs,
+                outputs=outputs,
                 producer=PRODUCER,
             )
         )
@@ -105,7 +114,8 @@ def emit_contract_lineage(
     s = s or settings()
     bronze = f"bronze.{contract.key}"
     mapping = {
-        c.name: [("file", str(Path(f).resolve()), c.source or c.name) for f in files] for c in contract.columns
+        c.name: [("file", str(Path(f).resolve()), c.source or c.name) for f in files]
+        for c in contract.columns
     }
     inputs = [
         InputDataset(

@@ -48,7 +48,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 def _time(value: str) -> dt.datetime:
     """Event time as a naive UTC timestamp."""
     t = dt.datetime.fromisoformat(value)
-    return (t.astimezone(dt.timezone.utc) if t.tzinfo else t).replace(tzinfo=None)
+    return (t.astimezone(dt.UTC) if t.tzinfo else t).replace(tzinfo=None)
 
 
 def _dataset(d: dict[str, Any], s: Settings) -> str:
@@ -87,7 +87,9 @@ def edge_rows(event: dict[str, Any], event_id: str, s: Settings) -> list[dict[st
         for column, spec in facet.get("fields", {}).items():
             for f in spec.get("inputFields", []):
                 sns, sname = normalise(f["namespace"], f["name"], s)
-                kinds = [f"{t.get('type', '')}:{t.get('subtype', '')}" for t in f.get("transformations") or []]
+                kinds = [
+                    f"{t.get('type', '')}:{t.get('subtype', '')}" for t in f.get("transformations") or []
+                ]
                 rows.append(
                     {
                         "source_namespace": sns,

@@ -47,18 +47,24 @@ def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
     if all(parent):
         conf |= dict(
             zip(
-                ("spark.openlineage.parentJobNamespace", "spark.openlineage.parentJobName",
-                 "spark.openlineage.parentRunId"),
-                parent,
+                (
+                    "spark.openlineage.parentJobNamespace",
+                    "spark.openlineage.parentJobName",
+                    "spark.openlineage.parentRunId",
+                ),
+                parent, strict=False,
             )
         )
         root = [os.environ.get(k, "") for k in ROOT_ENV]
         if all(root):
             conf |= dict(
                 zip(
-                    ("spark.openlineage.rootParentJobNamespace", "spark.openlineage.rootParentJobName",
-                     "spark.openlineage.rootParentRunId"),
-                    root,
+                    (
+                        "spark.openlineage.rootParentJobNamespace",
+                        "spark.openlineage.rootParentJobName",
+                        "spark.openlineage.rootParentRunId",
+                    ),
+                    root, strict=False,
                 )
             )
     return conf
