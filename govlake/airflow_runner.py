@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govlake.config import Settings, settings
+from govlake.lineage.provider_conf import provider_env
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def airflow_env(s: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
+        **provider_env(s),  # OpenLineage provider: on unless GOVLAKE_LINEAGE=0
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "GOVLAKE_HOME": str(s.home),
         "GOVLAKE_CACHE": str(s.cache),

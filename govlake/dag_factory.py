@@ -11,6 +11,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, dag, task
 
 from govlake.contracts import FeedContract, load_contracts
+from govlake.lineage.airflow import link_spark
 
 
 def asset_uri(schema: str, table: str) -> str:
@@ -20,6 +21,8 @@ def asset_uri(schema: str, table: str) -> str:
 def feed_dag(contract: FeedContract) -> DAG:
     feed = f"{contract.department}/{contract.feed}"
     gold_asset = Asset(asset_uri("gold", contract.target.table), group="gold")
+    bronze_asset = Asset(asset_uri("bronze", contract.key), group="bronze")
+    silver_asset = Asset(asset_uri("silver", contract.key), group="silver")
 
     @dag(
         dag_id=contract.dag_id,
@@ -36,7 +39,7 @@ def feed_dag(contract: FeedContract) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["feed", contract.department, contract.target.library],
-        default_args={"owner": contract.department, "retries": 0},
+        default_args={"owner": contract.department, "retries": 0, "pre_execute": link_spark},
         params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
     )
     def _feed() -> None:
@@ -46,19 +49,19 @@ def feed_dag(contract: FeedContract) -> DAG:
 
             return pipeline.preflight(feed, (params or {}).get("batch_id"))
 
-        @task
+        @task(outlets=[bronze_asset])
         def bronze(plan: dict[str, Any]) -> dict[str, Any]:
             from govlake import pipeline
 
             return pipeline.bronze(plan)
 
-        @task
+        @task(inlets=[bronze_asset], outlets=[silver_asset])
         def silver(state: dict[str, Any]) -> dict[str, Any]:
             from govlake import pipeline
 
             return pipeline.silver(state)
 
-        @task(outlets=[gold_asset])
+        @task(inlets=[silver_asset], outlets=[gold_asset])
         def gold(state: dict[str, Any]) -> dict[str, Any]:
             from govlake import pipeline
 

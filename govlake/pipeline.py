@@ -86,6 +86,12 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
         message=", ".join(Path(f["path"]).name for f in plan["files"]),
     )
     result = ingest(get_spark(), contract, batch, files)
+    if result.files:  # the source header → bronze column mapping the Spark listener cannot see
+        from govlake.lineage.emit import emit_contract_lineage
+
+        emit_contract_lineage(
+            contract, batch, [f.path for f in files if f.path.name not in result.skipped_files]
+        )
     status = "ok" if result.files else "skipped"
     message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
     bronze_entry = batch_log.entry(

@@ -38,11 +38,18 @@ def table_name(namespace: str, name: str, s: Settings | None = None) -> tuple[st
 
 
 def landing_name(path: str, s: Settings | None = None) -> str | None:
-    """`<department>/<feed>/<batch>/<file>` for a file of the landing zone, else None."""
+    """`<department>/<feed>/<batch>/<file>` for a file of the landing zone (or its re-encoded copy in
+    staging/<department>__<feed>/<batch>/), else None."""
     s = s or settings()
-    root = s.landing.as_posix().rstrip("/") + "/"
     path = unquote(urlparse(path).path if "://" in path else path)
-    return path[len(root) :] if path.startswith(root) else None
+    root = s.landing.as_posix().rstrip("/") + "/"
+    if path.startswith(root):
+        return path[len(root) :]
+    staging = (s.home / "staging").as_posix() + "/"
+    parts = path[len(staging) :].split("/") if path.startswith(staging) else []
+    if len(parts) == 3 and "__" in parts[0]:
+        return "/".join([*parts[0].split("__", 1), *parts[1:]])
+    return None
 
 
 def normalise(namespace: str, name: str, s: Settings | None = None) -> tuple[str, str]:

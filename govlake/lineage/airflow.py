@@ -1,0 +1,58 @@
+"""Airflow side of lineage: provider configuration, an extractor naming our tables for TaskFlow tasks,
+and the link from each task's run to the Spark runs it starts (ParentRunFacet)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from airflow.providers.openlineage.extractors.base import BaseExtractor, OperatorLineage
+from openlineage.client.event_v2 import Dataset
+
+from govlake.lineage.naming import NAMESPACE
+from govlake.lineage.spark_conf import PARENT_ENV, ROOT_ENV
+
+
+def lake_dataset(asset: Any) -> Dataset | None:
+    """An Airflow Asset `lake://<schema>/<table>` as the OpenLineage dataset (`lake`, `<schema>.<table>`)."""
+    uri = getattr(asset, "uri", "")
+    if not uri.startswith(f"{NAMESPACE}://"):
+        return None
+    schema, _, table = uri.removeprefix(f"{NAMESPACE}://").partition("/")
+    return Dataset(namespace=NAMESPACE, name=f"{schema}.{table}")
+
+
+class LakeTaskExtractor(BaseExtractor):
+    """TaskFlow/Python tasks: inputs and outputs from their declared `lake://` inlets and outlets."""
+
+    @classmethod
+    def get_operator_classnames(cls) -> list[str]:
+        return ["_PythonDecoratedOperator", "PythonOperator"]
+
+    def _execute_extraction(self) -> OperatorLineage | None:
+        inputs = [d for a in self.operator.inlets if (d := lake_dataset(a))]
+        outputs = [d for a in self.operator.outlets if (d := lake_dataset(a))]
+        return OperatorLineage(inputs=inputs, outputs=outputs)
+
+    def extract_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        return self._execute_extraction()
+
+
+def link_spark(context: Any) -> None:
+    """pre_execute hook: Spark sessions this task starts name the task's run as their parent."""
+    from airflow.providers.openlineage.plugins import macros
+
+    ti = context["ti"]
+    try:
+        values = {
+            PARENT_ENV[0]: macros.lineage_job_namespace(),
+            PARENT_ENV[1]: macros.lineage_job_name(ti),
+            PARENT_ENV[2]: macros.lineage_run_id(ti),
+            ROOT_ENV[0]: macros.lineage_root_job_namespace(ti),
+            ROOT_ENV[1]: macros.lineage_root_job_name(ti),
+            ROOT_ENV[2]: macros.lineage_root_run_id(ti),
+        }
+    except Exception:  # lineage must never fail a task
+        return
+    os.environ.update({k: str(v) for k, v in values.items() if v})
+    os.environ["GOVLAKE_LINEAGE_JOB"] = f"{ti.dag_id}.{ti.task_id}"
