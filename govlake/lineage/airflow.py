@@ -55,4 +55,4 @@ def link_spark(context: Any) -> None:
     except Exception:  # lineage must never fail a task
         return
     os.environ.update({k: str(v) for k, v in values.items() if v})
-    os.environ["GOVLAKE_LINEAGE_JOB"] = f"{ti.dag_id}.{ti.task_id}"
+    os.environ["GOVLAKE_LINEAGE_JOB"] = f"{ti.dag_id}.{ti.task_id}.spark"
