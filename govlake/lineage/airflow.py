@@ -56,3 +56,8 @@ def link_spark(context: Any) -> None:
         return
     os.environ.update({k: str(v) for k, v in values.items() if v})
     os.environ["GOVLAKE_LINEAGE_JOB"] = f"{ti.dag_id}.{ti.task_id}.spark"
+    # `airflow dags test` runs tasks in one process: a session started by an earlier task would keep
+    # naming that task as parent, so it is stopped and the next get_spark() starts one for this task.
+    from jobs.spark import stop_spark
+
+    stop_spark()
