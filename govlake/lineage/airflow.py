@@ -42,6 +42,10 @@ def link_spark(context: Any) -> None:
     """pre_execute hook: Spark sessions this task starts name the task's run as their parent."""
     from airflow.providers.openlineage.plugins import macros
 
+    from govlake.config import settings
+
+    if not settings().lineage:
+        return
     ti = context["ti"]
     try:
         values = {
