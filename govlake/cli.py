@@ -206,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch", default="20261123")
     c = add("contracts", cmd_contracts, "validate feed contracts (default: all under schemas/)")
     c.add_argument("paths", nargs="*")
+    from quality.cli import register as register_quality
+
+    register_quality(add)
     return p
 
 

@@ -134,7 +134,7 @@ def prepare(spark: SparkSession, contract: FeedContract, df: DataFrame, rules: l
                 F.count(F.lit(1)).over(Window.partitionBy(*key))
             ),
         )
-    flags = {r.flag: ~F.coalesce(r.fails, F.lit(False)) for r in rules if r.flag}
+    flags = {r.flag: ~F.coalesce(r.fails(), F.lit(False)) for r in rules if r.flag and r.fails}
     return df.withColumns(flags).persist(StorageLevel.MEMORY_AND_DISK)
 
 
@@ -191,7 +191,7 @@ def failing_rows(
     key = F.concat_ws("|", *[F.col(k).cast("string") for k in contract.primary_key])
     hits = [
         F.when(
-            F.coalesce(r.fails, F.lit(False)) if not r.flag else ~F.col(r.flag),
+            F.coalesce(r.fails(), F.lit(False)) if not r.flag else ~F.col(r.flag),
             F.struct(
                 F.lit(r.name).alias("expectation"),
                 F.lit(r.dimension).alias("dimension"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import great_expectations.expectations as gxe
@@ -18,7 +19,8 @@ from great_expectations.expectations.registry import get_expectation_impl
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from govlake.contracts import FeedContract
+from govlake.contracts import Column as ContractColumn
+from govlake.contracts import FeedContract, RowCheck
 from jobs import checks
 from jobs.ingest import EXTRA
 from quality.model import Dimension, QualityBlock, Severity
@@ -33,7 +35,7 @@ class Rule:
     severity: Severity
     mostly: float | None
     column: str | None  # whose value is reported for a failing row
-    fails: Column | None  # true on a failing row; None for table-level rules (freshness, custom)
+    fails: Callable[[], Column] | None  # true on a failing row; None for table-level rules
     expectation: Expectation
     flag: str | None = None  # the helper column GX validates, if the check is computed natively
     needs: tuple[str, ...] = field(default=())  # helper columns the frame must carry
@@ -58,7 +60,7 @@ class _Builder:
         name: str,
         dimension: Dimension,
         reported: str | None,
-        fails: Column | None,
+        fails: Callable[[], Column] | None,
         make: type[Expectation] | None = None,
         severity: Severity = "critical",
         mostly: float | None = -1.0,  # -1: the block's default for the severity; None: no `mostly`
@@ -84,102 +86,120 @@ class _Builder:
         self.rules.append(Rule(name, dimension, severity, mostly, reported, fails, exp, flag, needs))
 
 
+def _column_rules(b: _Builder, c: ContractColumn) -> None:
+    def v() -> Column:
+        return F.col(c.name)
+
+    def usable() -> Column:
+        return v().isNotNull() & ~checks.resident_id_bad_format(v())
+
+    if not c.nullable:
+        b.add(
+            f"{c.name}.not_null",
+            "completeness",
+            c.name,
+            lambda: v().isNull(),
+            gxe.ExpectColumnValuesToNotBeNull,
+            column=c.name,
+        )
+    if c.type != "string" and b.stage == GATE:
+        raw = f"_raw_{c.name}"
+        b.add(
+            f"{c.name}.type",
+            "conformity",
+            c.name,
+            lambda: F.col(raw).isNotNull() & v().isNull(),
+            needs=(raw,),
+        )
+    if "resident_id" in c.checks:
+        b.add(
+            f"{c.name}.format",
+            "conformity",
+            c.name,
+            lambda: v().isNotNull() & checks.resident_id_bad_format(v()),
+            gxe.ExpectColumnValuesToMatchRegex,
+            column=c.name,
+            regex=checks.RESIDENT_ID_FORMAT,
+        )
+        b.add(
+            f"{c.name}.check_digit", "accuracy", c.name, lambda: usable() & checks.resident_id_bad_check(v())
+        )
+        region = f"_region_{c.name}"
+        b.add(
+            f"{c.name}.region", "accuracy", c.name, lambda: usable() & F.col(region).isNull(), needs=(region,)
+        )
+    if "admin_division" in c.checks:
+        division = f"_division_{c.name}"
+        b.add(
+            f"{c.name}.admin_division",
+            "accuracy",
+            c.name,
+            lambda: v().isNotNull() & F.col(division).isNull(),
+            needs=(division,),
+        )
+    if c.pattern:
+        b.add(
+            f"{c.name}.pattern",
+            "conformity",
+            c.name,
+            lambda: v().isNotNull() & ~v().rlike(c.pattern),
+            gxe.ExpectColumnValuesToMatchRegex,
+            column=c.name,
+            regex=c.pattern,
+        )
+    if c.allowed is not None:
+        b.add(
+            f"{c.name}.allowed",
+            "conformity",
+            c.name,
+            lambda: v().isNotNull() & ~v().isin(c.allowed),
+            gxe.ExpectColumnValuesToBeInSet,
+            column=c.name,
+            value_set=list(c.allowed),
+        )
+
+
+def _row_check_rules(b: _Builder, rc: RowCheck) -> None:
+    def usable() -> Column:
+        rid = F.col(rc.id)
+        return rid.isNotNull() & ~checks.resident_id_bad_format(rid)
+
+    if rc.birth_date:
+        bd = rc.birth_date
+        b.add(
+            f"{bd}.matches_{rc.id}",
+            "consistency",
+            bd,
+            lambda: (
+                usable() & F.col(bd).isNotNull() & (checks.resident_id_birth_date(F.col(rc.id)) != F.col(bd))
+            ),
+        )
+    if rc.gender:
+        g = rc.gender
+        b.add(
+            f"{g}.matches_{rc.id}",
+            "consistency",
+            g,
+            lambda: usable() & F.col(g).isNotNull() & (checks.resident_id_gender(F.col(rc.id)) != F.col(g)),
+        )
+
+
 def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None = None) -> list[Rule]:
     """The suite for the contract's silver candidate (`gate`) or its gold table (`gold`)."""
     b = _Builder(contract, stage, as_of or dt.date.today())
     if stage == GATE:
-        b.add("row.field_count", "conformity", EXTRA, F.col(EXTRA).isNotNull())
+        b.add("row.field_count", "conformity", EXTRA, lambda: F.col(EXTRA).isNotNull())
     for c in contract.columns:
-        v = F.col(c.name)
-        if not c.nullable:
-            b.add(
-                f"{c.name}.not_null",
-                "completeness",
-                c.name,
-                v.isNull(),
-                gxe.ExpectColumnValuesToNotBeNull,
-                column=c.name,
-            )
-        if c.type != "string" and stage == GATE:
-            raw = F.col(f"_raw_{c.name}")
-            b.add(
-                f"{c.name}.type",
-                "conformity",
-                c.name,
-                raw.isNotNull() & v.isNull(),
-                needs=(f"_raw_{c.name}",),
-            )
-        if "resident_id" in c.checks:
-            bad_format = checks.resident_id_bad_format(v)
-            b.add(
-                f"{c.name}.format",
-                "conformity",
-                c.name,
-                v.isNotNull() & bad_format,
-                gxe.ExpectColumnValuesToMatchRegex,
-                column=c.name,
-                regex=checks.RESIDENT_ID_FORMAT,
-            )
-            usable = v.isNotNull() & ~bad_format
-            b.add(f"{c.name}.check_digit", "accuracy", c.name, usable & checks.resident_id_bad_check(v))
-            region = f"_region_{c.name}"
-            b.add(f"{c.name}.region", "accuracy", c.name, usable & F.col(region).isNull(), needs=(region,))
-        if "admin_division" in c.checks:
-            division = f"_division_{c.name}"
-            b.add(
-                f"{c.name}.admin_division",
-                "accuracy",
-                c.name,
-                v.isNotNull() & F.col(division).isNull(),
-                needs=(division,),
-            )
-        if c.pattern:
-            b.add(
-                f"{c.name}.pattern",
-                "conformity",
-                c.name,
-                v.isNotNull() & ~v.rlike(c.pattern),
-                gxe.ExpectColumnValuesToMatchRegex,
-                column=c.name,
-                regex=c.pattern,
-            )
-        if c.allowed is not None:
-            b.add(
-                f"{c.name}.allowed",
-                "conformity",
-                c.name,
-                v.isNotNull() & ~v.isin(c.allowed),
-                gxe.ExpectColumnValuesToBeInSet,
-                column=c.name,
-                value_set=list(c.allowed),
-            )
+        _column_rules(b, c)
     for rc in contract.row_checks:
-        rid = F.col(rc.id)
-        usable = rid.isNotNull() & ~checks.resident_id_bad_format(rid)
-        if rc.birth_date:
-            bd = F.col(rc.birth_date)
-            b.add(
-                f"{rc.birth_date}.matches_{rc.id}",
-                "consistency",
-                rc.birth_date,
-                usable & bd.isNotNull() & (checks.resident_id_birth_date(rid) != bd),
-            )
-        if rc.gender:
-            g = F.col(rc.gender)
-            b.add(
-                f"{rc.gender}.matches_{rc.id}",
-                "consistency",
-                rc.gender,
-                usable & g.isNotNull() & (checks.resident_id_gender(rid) != g),
-            )
+        _row_check_rules(b, rc)
     key = contract.primary_key
-    dup = F.col("_key_count") > 1
     if len(key) == 1:
         b.add(
             "primary_key.unique",
             "consistency",
             key[0],
-            dup,
+            lambda: F.col("_key_count") > 1,
             gxe.ExpectColumnValuesToBeUnique,
             needs=("_key_count",),
             column=key[0],
@@ -189,7 +209,7 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
             "primary_key.unique",
             "consistency",
             key[0],
-            dup,
+            lambda: F.col("_key_count") > 1,
             gxe.ExpectCompoundColumnsToBeUnique,
             needs=("_key_count",),
             column_list=list(key),
@@ -200,7 +220,7 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
             f"{ref.column}.exists_in_{ref.table.replace('.', '_')}",
             "consistency",
             ref.column,
-            F.col(ref.column).isNotNull() & F.col(flag).isNull(),
+            lambda col=ref.column, flag=flag: F.col(col).isNotNull() & F.col(flag).isNull(),
             severity=ref.severity,
             mostly=ref.mostly if ref.mostly else -1.0,
             needs=(flag,),
