@@ -46,14 +46,14 @@ def _latest_runs(spark: SparkSession, department: str):
 
 def _bar_chart(rows: list[dict]) -> str:
     """Horizontal bars, one per expectation, score 0–100 %; red if it failed."""
-    width, bar_h, label_w = 640, 22, 300
+    width, bar_h, label_w = 760, 22, 380
     height = bar_h * len(rows) + 24
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
     for i, r in enumerate(rows):
         y = 10 + i * bar_h
         w = (width - label_w - 60) * float(r["score"])
         color = "#2e7d32" if r["success"] else ("#c62828" if r["severity"] == "critical" else "#ef6c00")
-        label = html.escape(f"{r['table']} · {r['expectation']}")
+        label = html.escape(f"{r['feed'].split('__', 1)[-1]} · {r['stage']} · {r['expectation']}")
         parts.append(f'<text x="0" y="{y + 14}" font-size="12">{label}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 6}" fill="{color}"/>')
         parts.append(
