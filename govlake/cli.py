@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     from govlake.cli_lineage import register_commands as add_lineage
 
     add_lineage(add)
+    from quality.cli import register as register_quality
+
+    register_quality(add)
     return p
 
 

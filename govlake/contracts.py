@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from govlake.config import REPO
+from quality.model import QualityBlock
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 BATCH_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$")
@@ -104,6 +105,7 @@ class FeedContract(_Model):
     columns: list[Column] = Field(min_length=1)
     row_checks: list[RowCheck] = []
     target: Target
+    quality: QualityBlock | None = None  # quality gate settings (quality/model.py)
 
     _names = field_validator("department", "feed")(identifier)
 

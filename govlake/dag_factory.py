@@ -1,4 +1,5 @@
-"""Builds one Airflow DAG per feed contract: preflight → bronze → silver → gold → Trino.
+"""Builds one Airflow DAG per feed contract: preflight → bronze → silver → quality gate → gold →
+quality check on gold → Trino.
 
 DAG files under dags/ stay thin; a new feed is a new contract YAML and gets its DAG from here.
 """
@@ -61,6 +62,18 @@ def feed_dag(contract: FeedContract) -> DAG:
 
             return pipeline.silver(state)
 
+        @task
+        def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.quality_gate(state)
+
+        @task
+        def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
+            from govlake import pipeline
+
+            return pipeline.quality_gold(state)
+
         @task(inlets=[silver_asset], outlets=[gold_asset])
         def gold(state: dict[str, Any]) -> dict[str, Any]:
             from govlake import pipeline
@@ -73,7 +86,7 @@ def feed_dag(contract: FeedContract) -> DAG:
 
             return pipeline.register_in_trino(state)
 
-        trino(gold(silver(bronze(preflight()))))
+        trino(quality_gold(gold(quality_gate(silver(bronze(preflight()))))))
 
     return _feed()
 

@@ -160,9 +160,53 @@ def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
         ("gold", contract.target.table),
         (SCHEMA, TABLE),
     ]
+    names += [(SCHEMA, t) for t in ("quality_result", "quality_failure") if state.get("quality_run_id")]
     added = register(names)
     return {
         **state,
         "trino_registered": added,
         "trino_seconds": (dt.datetime.now() - started).total_seconds(),
     }
+
+
+def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
+    """Quality gate between silver and gold (quality/): a failed critical expectation stops the batch."""
+    from jobs.spark import get_spark
+    from quality.gate import QualityGateFailed, check_batch, describe
+
+    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    try:
+        run = check_batch(get_spark(), contract, batch)
+    except QualityGateFailed as exc:
+        _log(contract, batch, "quality_gate", "blocked", started, message=str(exc))
+        _register_quality_tables()
+        raise
+    met = f"{len(run.results)} expectations met"
+    message = "; ".join(describe(run.table, r) for r in run.warnings) or met
+    _log(contract, batch, "quality_gate", "ok", started, rows_in=state.get("rows_in"), message=message)
+    return {**state, **run.summary()}
+
+
+def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
+    """The same contract's suite on gold after publish; recorded in the scorecard, never un-publishes."""
+    from jobs.spark import get_spark
+    from quality.gate import check_gold, describe, new_run_id
+
+    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    run = check_gold(get_spark(), contract, batch, state.get("quality_run_id") or new_run_id(batch))
+    failed = run.blocking + run.warnings
+    status = "failed" if run.blocking else "ok"
+    message = "; ".join(describe(run.table, r) for r in failed) or f"{len(run.results)} expectations met"
+    _log(contract, batch, "quality_gold", status, started, message=message)
+    return {**state, "gold_quality": run.summary()}
+
+
+def _register_quality_tables() -> None:
+    """Make a blocked run's scorecard and failing rows queryable at once (the Trino task will not run)."""
+    from govlake.trino_tables import register
+    from quality import store
+
+    try:
+        register([(store.SCHEMA, store.RESULT), (store.SCHEMA, store.FAILURE)])
+    except Exception as exc:  # Trino down must not hide the gate's own verdict
+        print(f"quality tables not registered in Trino: {exc}")

@@ -20,7 +20,9 @@ def test_dags_import_cleanly_one_per_contract():
             "preflight",
             "bronze",
             "silver",
+            "quality_gate",
             "gold",
+            "quality_gold",
             "trino",
         ]
         for t in dag.tasks:

@@ -1,0 +1,123 @@
+"""The quality gate between silver and gold, and the check on gold after publish.
+
+A critical expectation that fails stops promotion: the task raises `QualityGateFailed` naming the
+table, the expectations and their failing counts; gold is not touched and the batch stays in silver.
+Warnings pass but count in the score. Every run writes its scorecard, its failing rows, GX Data Docs
+and the department's report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from govlake.contracts import FeedContract
+from quality import store
+from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
+from quality.suite import GATE, GOLD, build_rules
+
+
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed: the batch is not promoted."""
+
+
+@dataclass(frozen=True)
+class QualityRun:
+    run_id: str
+    table: str
+    results: list[ExpectationResult]
+    failing_rows: int
+    docs: Path | None
+
+    @property
+    def blocking(self) -> list[ExpectationResult]:
+        return [r for r in self.results if r.severity == "critical" and not r.success]
+
+    @property
+    def warnings(self) -> list[ExpectationResult]:
+        return [r for r in self.results if r.severity == "warning" and not r.success]
+
+    def summary(self) -> dict:
+        return {
+            "quality_run_id": self.run_id,
+            "expectations": len(self.results),
+            "failed_expectations": [r.expectation for r in self.results if not r.success],
+            "failing_rows": self.failing_rows,
+            "data_docs": str(self.docs) if self.docs else None,
+        }
+
+
+def new_run_id(batch: str) -> str:
+    airflow_run = os.environ.get("AIRFLOW_CTX_DAG_RUN_ID")
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", f"{batch}.{airflow_run or 'local'}.{stamp}")[:120]
+
+
+def describe(table: str, r: ExpectationResult) -> str:
+    share = f"{r.failed / r.evaluated:.2%}" if r.evaluated else "n/a"
+    limit = f", allowed {1 - r.mostly:.2%}" if r.mostly else ""
+    return (
+        f"{table}: {r.expectation} ({r.expectation_type}, {r.dimension}) failed {r.failed} of {r.evaluated} "
+        f"rows ({share}{limit})"
+    )
+
+
+def _run(
+    spark: SparkSession,
+    contract: FeedContract,
+    batch: str,
+    stage: str,
+    run_id: str,
+    as_of: dt.date | None,
+) -> QualityRun:
+    from quality import report
+
+    rules = build_rules(contract, stage, as_of)
+    if stage == GATE:
+        table, df = f"silver.{contract.key}", gate_frame(spark, contract, batch)
+    else:
+        table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
+    docs = quality_home() / "data_docs" / contract.key / run_id / stage
+    results, rows, prepared = evaluate(
+        spark, contract, df, rules, run_id=run_id, stage=stage, table=table, batch=batch, docs_dir=docs
+    )
+    try:
+        if rows is not None:
+            rows = rows.cache()
+        store.write(spark, results, rows)
+        failing = rows.count() if rows is not None else 0
+        if rows is not None:
+            rows.unpersist()
+    finally:
+        prepared.unpersist()
+    report.write_department(spark, contract.department)
+    return QualityRun(run_id, table, results, failing, docs / "index.html")
+
+
+def check_batch(
+    spark: SparkSession,
+    contract: FeedContract,
+    batch: str,
+    run_id: str | None = None,
+    as_of: dt.date | None = None,
+) -> QualityRun:
+    """Gate the batch's silver candidate and its quarantined rows; raise if a critical rule fails."""
+    run = _run(spark, contract, batch, GATE, run_id or new_run_id(batch), as_of)
+    if run.blocking:
+        raise QualityGateFailed(
+            f"quality gate blocked {contract.key} batch {batch} (run {run.run_id}; not published to "
+            f"gold.{contract.target.table}): " + "; ".join(describe(run.table, r) for r in run.blocking)
+        )
+    return run
+
+
+def check_gold(
+    spark: SparkSession, contract: FeedContract, batch: str, run_id: str, as_of: dt.date | None = None
+) -> QualityRun:
+    """Check the published gold table; failures are recorded (the batch is already in gold)."""
+    return _run(spark, contract, batch, GOLD, run_id, as_of)

@@ -1,0 +1,120 @@
+"""Per-department quality reports: HTML with one inline-SVG chart per dimension, and a CSV of the
+records the department must fix. Written under <home>/quality/reports/<department>/ after every run and
+re-written by `govlake quality report`."""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+
+from pyspark.sql import SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs import tables
+from quality import store
+from quality.model import DIMENSIONS
+from quality.runner import quality_home
+
+CSV_COLUMNS = (
+    "feed",
+    "batch_id",
+    "table",
+    "expectation",
+    "dimension",
+    "severity",
+    "column",
+    "key",
+    "value",
+    "source_file",
+    "line",
+)
+
+
+def _latest_runs(spark: SparkSession, department: str):
+    results = spark.read.format("delta").load(tables.path(store.SCHEMA, store.RESULT))
+    results = results.where(F.col("department") == department)
+    w = Window.partitionBy("feed", "stage").orderBy(F.col("evaluated_at").desc())
+    latest = (
+        results.select("feed", "stage", "run_id", "evaluated_at")
+        .withColumn("n", F.row_number().over(w))
+        .where("n = 1")
+        .select("run_id", "stage")
+    )
+    return results.join(latest, ["run_id", "stage"], "left_semi")
+
+
+def _bar_chart(rows: list[dict]) -> str:
+    """Horizontal bars, one per expectation, score 0–100 %; red if it failed."""
+    width, bar_h, label_w = 760, 22, 380
+    height = bar_h * len(rows) + 24
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    for i, r in enumerate(rows):
+        y = 10 + i * bar_h
+        w = (width - label_w - 60) * float(r["score"])
+        color = "#2e7d32" if r["success"] else ("#c62828" if r["severity"] == "critical" else "#ef6c00")
+        label = html.escape(f"{r['feed'].split('__', 1)[-1]} · {r['stage']} · {r['expectation']}")
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{label}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{bar_h - 6}" fill="{color}"/>')
+        parts.append(
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 14}" font-size="12">{float(r["score"]):.2%} '
+            f"({r['failed']}/{r['evaluated']})</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def write_department(spark: SparkSession, department: str, home: Path | None = None) -> Path:
+    """Write <home>/quality/reports/<department>/index.html and fix_list.csv; returns the HTML path."""
+    out = (home or quality_home()) / "reports" / department
+    out.mkdir(parents=True, exist_ok=True)
+    store.ensure(spark)
+    latest = _latest_runs(spark, department)
+    rows = [r.asDict() for r in latest.orderBy("feed", "stage", "dimension", "expectation").collect()]
+    runs = sorted({(r["feed"], r["stage"], r["run_id"], r["batch_id"]) for r in rows})
+    sections = []
+    for dim, label in DIMENSIONS.items():
+        in_dim = [r for r in rows if r["dimension"] == dim]
+        if not in_dim:
+            sections.append(f"<h2>{label} {dim}</h2><p>no expectations in this dimension</p>")
+            continue
+        score = sum(float(r["score"]) for r in in_dim) / len(in_dim)
+        sections.append(f"<h2>{label} {dim}: {score:.2%}</h2>{_bar_chart(in_dim)}")
+    failures = spark.read.format("delta").load(tables.path(store.SCHEMA, store.FAILURE))
+    gate_runs = [run for _, stage, run, _ in runs if stage == "gate"] or ["-"]
+    must_fix = failures.where(F.col("department") == department).where(F.col("run_id").isin(gate_runs))
+    csv_path = out / "fix_list.csv"
+    count = 0
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in must_fix.select(*CSV_COLUMNS).orderBy("feed", "source_file", "line").toLocalIterator():
+            writer.writerow(["" if v is None else v for v in r])
+            count += 1
+    run_list = "".join(
+        f"<li>{html.escape(f)} · {s} · batch {html.escape(b)} · run {html.escape(r)} · "
+        f'<a href="../../data_docs/{html.escape(f)}/{html.escape(r)}/{s}/index.html">GX Data Docs</a></li>'
+        for f, s, r, b in runs
+    )
+    page = f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>数据质量报告 · {html.escape(department)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:60em}} h2{{margin-top:1.5em}}</style></head><body>
+<h1>数据质量报告 · {html.escape(department)}</h1>
+<p>Latest quality run per feed and checkpoint (gate = before publish, gold = after publish).
+Green passed, red a failed critical rule (blocks publishing), orange a failed warning.</p>
+<ul>{run_list}</ul>
+{"".join(sections)}
+<h2>待整改记录 records to fix</h2>
+<p>{count} failing values in the latest gate runs: <a href="fix_list.csv">fix_list.csv</a>
+(file, line, key, rule and offending value).</p>
+</body></html>"""
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_all(spark: SparkSession, home: Path | None = None) -> list[Path]:
+    store.ensure(spark)
+    results = spark.read.format("delta").load(tables.path(store.SCHEMA, store.RESULT))
+    departments = sorted(r[0] for r in results.select("department").distinct().collect())
+    return [write_department(spark, d, home) for d in departments]

@@ -1,0 +1,285 @@
+"""Runs a generated suite on a Spark DataFrame through GX's Spark datasource, in few Spark passes.
+
+The frame is prepared once (helper joins, native flag columns) and cached; GX validates it (its Spark
+engine bundles the aggregate metrics of all expectations into one pass); failing rows are then pulled
+in one more pass, only for expectations that found any. Data Docs are built per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import reduce
+from operator import or_
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from govlake.config import settings
+from govlake.contracts import FeedContract
+from jobs import checks, tables
+from jobs.ingest import EXTRA
+from jobs.refine import QUARANTINE, SILVER, _clean, _typed
+from quality.suite import Rule
+
+META_COLUMNS = ("_source_file", "_line")
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    run_id: str
+    feed: str
+    table: str
+    batch_id: str
+    stage: str
+    department: str
+    dimension: str
+    expectation: str
+    expectation_type: str
+    column: str | None
+    severity: str
+    mostly: float | None
+    evaluated: int
+    failed: int
+    score: float
+    success: bool
+    observed: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def quality_home() -> Path:
+    return settings().home / "quality"
+
+
+def gate_frame(spark: SparkSession, contract: FeedContract, batch: str) -> DataFrame:
+    """The batch as delivered, after refinement: silver rows plus the rows quarantined from it."""
+    cols = contract.columns
+    silver = (
+        spark.read.format("delta")
+        .load(tables.path(SILVER, contract.key))
+        .where(F.col("_batch_id") == batch)
+        .select(
+            *[c.name for c in cols],
+            *[F.col(c.name).cast("string").alias(f"_raw_{c.name}") for c in cols if c.type != "string"],
+            F.lit(None).cast("string").alias(EXTRA),
+            *META_COLUMNS,
+        )
+    )
+    raw_schema = ", ".join(f"`{n}` string" for n in [c.name for c in cols] + [EXTRA])
+    quarantined = (
+        spark.read.format("delta")
+        .load(tables.path(SILVER, QUARANTINE))
+        .where((F.col("_feed") == contract.key) & (F.col("_batch_id") == batch))
+        .select(F.from_json("raw", raw_schema).alias("r"), "source_file", "line")
+        .select("r.*", F.col("source_file").alias("_source_file"), F.col("line").alias("_line"))
+        .select(*[_clean(c).alias(f"_raw_{c.name}") for c in cols], EXTRA, *META_COLUMNS)
+        .select(
+            *[_typed(c, F.col(f"_raw_{c.name}")).alias(c.name) for c in cols],
+            *[f"_raw_{c.name}" for c in cols if c.type != "string"],
+            EXTRA,
+            *META_COLUMNS,
+        )
+    )
+    return silver.unionByName(quarantined)
+
+
+def gold_frame(spark: SparkSession, contract: FeedContract) -> DataFrame:
+    from jobs.publish import GOLD
+
+    return (
+        spark.read.format("delta")
+        .load(tables.path(GOLD, contract.target.table))
+        .select(*[c.name for c in contract.columns], *META_COLUMNS)
+    )
+
+
+def prepare(spark: SparkSession, contract: FeedContract, df: DataFrame, rules: list[Rule]) -> DataFrame:
+    """Add the helper columns the rules need and their flags, then cache: every later pass reads this."""
+    needs = {n for r in rules for n in r.needs}
+    divisions = (
+        checks.divisions_frame(spark)
+        if any(n.startswith(("_region_", "_division_")) for n in needs)
+        else None
+    )
+    for c in contract.columns:
+        if f"_region_{c.name}" in needs:
+            known = divisions.select(F.col("code").alias(f"_region_{c.name}"))
+            df = df.join(F.broadcast(known), F.substring(c.name, 1, 6) == F.col(f"_region_{c.name}"), "left")
+        if f"_division_{c.name}" in needs:
+            current = divisions.where("current").select(F.col("code").alias(f"_division_{c.name}"))
+            df = df.join(F.broadcast(current), F.col(c.name) == F.col(f"_division_{c.name}"), "left")
+    q = contract.quality
+    for i, ref in enumerate(q.references if q else []):
+        schema, table = ref.table.split(".")
+        keys = (
+            spark.read.format("delta")
+            .load(tables.path(schema, table))
+            .select(F.col(ref.ref_column or ref.column).alias(f"_ref_{i}"))
+            .where(F.col(f"_ref_{i}").isNotNull())
+            .distinct()
+        )
+        df = df.join(keys, F.col(ref.column) == F.col(f"_ref_{i}"), "left")
+    if "_key_count" in needs:
+        key = [F.col(k) for k in contract.primary_key]
+        df = df.withColumn(
+            "_key_count",
+            F.when(reduce(or_, [k.isNull() for k in key]), None).otherwise(
+                F.count(F.lit(1)).over(Window.partitionBy(*key))
+            ),
+        )
+    flags = {r.flag: ~F.coalesce(r.fails(), F.lit(False)) for r in rules if r.flag and r.fails}
+    return df.withColumns(flags).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _context(docs_dir: Path) -> gx.data_context.AbstractDataContext:
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    ctx.variables.data_docs_sites = {
+        "govlake": {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    return ctx
+
+
+def run_suite(
+    df: DataFrame, rules: list[Rule], suite_name: str, run_id: str, docs_dir: Path | None
+) -> list[dict[str, Any]]:
+    """Validate `df` with GX; one result dict per rule (success, counts, observed value)."""
+    docs_dir = docs_dir or Path("/nonexistent")
+    ctx = _context(docs_dir)
+    source = ctx.data_sources.add_spark("lake")
+    batch_def = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("batch")
+    suite = ctx.suites.add(gx.ExpectationSuite(name=suite_name))
+    for r in rules:
+        suite.add_expectation(r.expectation)
+    vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir.name != "nonexistent" else []
+    checkpoint = ctx.checkpoints.add(
+        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=actions, result_format="BASIC")
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_id))
+    by_name = {}
+    for vr in result.run_results.values():
+        for er in vr.results:
+            meta = er.expectation_config.meta or {}
+            res = er.result or {}
+            by_name[meta.get("name")] = {
+                "success": bool(er.success),
+                "element_count": res.get("element_count"),
+                "unexpected_count": res.get("unexpected_count"),
+                "observed": res.get("observed_value", res.get("partial_unexpected_list", ""))
+                if not er.exception_info or not er.exception_info.get("raised_exception")
+                else f"error: {er.exception_info.get('exception_message')}",
+            }
+    return [by_name.get(r.name, {"success": False, "observed": "not evaluated"}) for r in rules]
+
+
+def failing_rows(
+    df: DataFrame, contract: FeedContract, failing: list[Rule], context: dict[str, Any]
+) -> DataFrame:
+    """One row per (failing row, expectation): file, line, key and the offending value — one Spark pass."""
+    key = F.concat_ws("|", *[F.col(k).cast("string") for k in contract.primary_key])
+    hits = [
+        F.when(
+            F.coalesce(r.fails(), F.lit(False)) if not r.flag else ~F.col(r.flag),
+            F.struct(
+                F.lit(r.name).alias("expectation"),
+                F.lit(r.dimension).alias("dimension"),
+                F.lit(r.severity).alias("severity"),
+                F.lit(r.column).alias("column"),
+                (F.col(f"_raw_{r.column}") if f"_raw_{r.column}" in df.columns else F.col(r.column))
+                .cast("string")
+                .alias("value"),
+            ),
+        )
+        for r in failing
+    ]
+    return (
+        df.select(
+            key.alias("key"), *META_COLUMNS, F.filter(F.array(*hits), lambda h: h.isNotNull()).alias("h")
+        )
+        .where(F.size("h") > 0)
+        .select(
+            *[F.lit(v).alias(k) for k, v in context.items()],
+            "key",
+            F.col("_source_file").alias("source_file"),
+            F.col("_line").alias("line"),
+            F.explode("h").alias("h"),
+        )
+        .select(
+            *context,
+            "h.expectation",
+            "h.dimension",
+            "h.severity",
+            "h.column",
+            "key",
+            "h.value",
+            "source_file",
+            "line",
+        )
+    )
+
+
+def evaluate(
+    spark: SparkSession,
+    contract: FeedContract,
+    df: DataFrame,
+    rules: list[Rule],
+    *,
+    run_id: str,
+    stage: str,
+    table: str,
+    batch: str,
+    docs_dir: Path | None,
+) -> tuple[list[ExpectationResult], DataFrame | None, DataFrame]:
+    """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the input."""
+    prepared = prepare(spark, contract, df, rules)
+    raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
+    results = []
+    for r, res in zip(rules, raw, strict=True):
+        table_level = r.fails is None
+        evaluated = 1 if table_level else int(res.get("element_count") or 0)
+        failed = (0 if res["success"] else 1) if table_level else int(res.get("unexpected_count") or 0)
+        observed = res.get("observed")
+        results.append(
+            ExpectationResult(
+                run_id=run_id,
+                feed=contract.key,
+                table=table,
+                batch_id=batch,
+                stage=stage,
+                department=contract.department,
+                dimension=r.dimension,
+                expectation=r.name,
+                expectation_type=r.type,
+                column=r.column,
+                severity=r.severity,
+                mostly=r.mostly,
+                evaluated=evaluated,
+                failed=failed,
+                score=round(1 - failed / evaluated, 6) if evaluated else 1.0,
+                success=res["success"],
+                observed="" if observed is None else str(observed)[:1000],
+            )
+        )
+    failing = [r for r, res in zip(rules, results, strict=True) if res.failed and r.fails is not None]
+    context = {
+        "run_id": run_id,
+        "feed": contract.key,
+        "table": table,
+        "batch_id": batch,
+        "stage": stage,
+        "department": contract.department,
+    }
+    rows = failing_rows(prepared, contract, failing, context) if failing else None
+    return results, rows, prepared
