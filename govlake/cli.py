@@ -206,17 +206,21 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch", default="20261123")
     c = add("contracts", cmd_contracts, "validate feed contracts (default: all under schemas/)")
     c.add_argument("paths", nargs="*")
+    from govlake.cli_catalog import add_commands
+
+    add_commands(add)  # catalog, share, audit
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from catalog.loader import CatalogError
     from govlake.contracts import ContractError
     from infra.trino import TrinoError
 
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ContractError, TrinoError, ValueError, FileNotFoundError) as exc:
+    except (ContractError, CatalogError, TrinoError, ValueError, FileNotFoundError) as exc:
         print(f"govlake {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
