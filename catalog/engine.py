@@ -46,29 +46,42 @@ class Decision:
         return self.status == "granted"
 
 
-def decide(req: ShareRequest, cat: Catalog, reviews: list[Review], today: dt.date, source: str = "") -> Decision:
+def decide(
+    req: ShareRequest, cat: Catalog, reviews: list[Review], today: dt.date, source: str = ""
+) -> Decision:
     base = {"request_id": req.id, "requester": req.requester, "resource": req.resource, "source_file": source}
     if req.requester not in cat.departments:
-        return Decision(**base, status="invalid", reason=f"unknown requester {req.requester!r}", decided_by=ENGINE)
+        return Decision(
+            **base, status="invalid", reason=f"unknown requester {req.requester!r}", decided_by=ENGINE
+        )
     found = cat.resources.get(req.resource)
     if not found:
-        return Decision(**base, status="invalid", reason=f"unknown resource {req.resource}", decided_by=ENGINE)
+        return Decision(
+            **base, status="invalid", reason=f"unknown resource {req.resource}", decided_by=ENGINE
+        )
     provider, res = found
     base |= {"provider": provider.department, "table": res.table or "", "columns": tuple(req.columns)}
     unknown = [c for c in req.columns if res.item_by_column(c) is None]
     if unknown:
         return Decision(
-            **base, status="invalid", decided_by=ENGINE,
+            **base,
+            status="invalid",
+            decided_by=ENGINE,
             reason=f"columns not items of {res.code}: {', '.join(unknown)}",
         )
     if not res.table:
-        return Decision(**base, status="invalid", reason=f"{res.code} is not mounted to a table", decided_by=ENGINE)
+        return Decision(
+            **base, status="invalid", reason=f"{res.code} is not mounted to a table", decided_by=ENGINE
+        )
     names = {res.item_by_column(c).name for c in req.columns}  # type: ignore[union-attr]
     hits = [n for n in cat.negative_for(res.code) if n.item in names or n.column in req.columns]
     if hits:
         basis = "；".join(f"{n.item}：{n.reason}（{n.basis}）" for n in hits)
         return Decision(
-            **base, status="refused", decided_by=ENGINE, legal_basis=basis,
+            **base,
+            status="refused",
+            decided_by=ENGINE,
+            legal_basis=basis,
             reason=f"on the negative list: {basis}",
         )
     if res.share_type == "不予共享":
@@ -80,16 +93,24 @@ def decide(req: ShareRequest, cat: Catalog, reviews: list[Review], today: dt.dat
     if req.expires < today:
         return Decision(**base, status="expired", reason=f"expired on {req.expires}", decided_by=ENGINE)
     if res.share_type == "无条件":
-        return Decision(**base, status="granted", reason="无条件共享: granted automatically", decided_by=ENGINE)
+        return Decision(
+            **base, status="granted", reason="无条件共享: granted automatically", decided_by=ENGINE
+        )
     if "reject" in by_kind:
         r = by_kind["reject"]
         return Decision(**base, status="rejected", reason=r.reason, decided_by=r.reviewer)
     if "approve" in by_kind:
         r = by_kind["approve"]
-        return Decision(**base, status="granted", reason=f"有条件共享 approved: {r.reason}", decided_by=r.reviewer)
+        return Decision(
+            **base, status="granted", reason=f"有条件共享 approved: {r.reason}", decided_by=r.reviewer
+        )
     due = add_working_days(req.submitted, REVIEW_WORKING_DAYS)
     return Decision(
-        **base, status="pending", decided_by=ENGINE, due_date=due, overdue=today > due,
+        **base,
+        status="pending",
+        decided_by=ENGINE,
+        due_date=due,
+        overdue=today > due,
         reason=f"有条件共享: awaiting {provider.department}'s review, due {due}"
         + (" (OVERDUE)" if today > due else ""),
     )

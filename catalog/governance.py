@@ -91,7 +91,7 @@ def _name(table: str, s: Settings) -> str:
 
 
 def ensure(cur, table: str, s: Settings) -> None:
-    cols = ", ".join(f'"{c}" {t} COMMENT \'{comment}\'' for c, t, comment in TABLES[table])
+    cols = ", ".join(f"\"{c}\" {t} COMMENT '{comment}'" for c, t, comment in TABLES[table])
     location = s.trino_table_uri(SCHEMA, table)
     cur.execute(
         f"CREATE SCHEMA IF NOT EXISTS {identifier(s.trino_catalog)}.{SCHEMA} "
@@ -117,7 +117,9 @@ def _literal(value: Any, typ: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def insert(table: str, rows: Iterable[Sequence[Any]], s: Settings | None = None, replace: bool = False) -> int:
+def insert(
+    table: str, rows: Iterable[Sequence[Any]], s: Settings | None = None, replace: bool = False
+) -> int:
     """Append rows (or replace the table's contents) in chunks; values are escaped literals."""
     s = s or settings()
     types = [t for _, t, _ in TABLES[table]]

@@ -72,16 +72,22 @@ def load_catalog(root: Path = CATALOG_DIR) -> Catalog:
     for name, dept in departments.items():
         for i, res in enumerate(dept.responsibilities):
             if res.code in seen:
-                raise CatalogError(f"{files[name]}: responsibilities.{i}.code: {res.code} also in {seen[res.code]}")
+                raise CatalogError(
+                    f"{files[name]}: responsibilities.{i}.code: {res.code} also in {seen[res.code]}"
+                )
             seen[res.code] = files[name]
     cat = Catalog(departments, [], files)
     resources = cat.resources
     for name, dept in departments.items():
         for i, req in enumerate(dept.requirements):
             if req.provider not in departments:
-                raise CatalogError(f"{files[name]}: requirements.{i}.provider: unknown department {req.provider!r}")
+                raise CatalogError(
+                    f"{files[name]}: requirements.{i}.provider: unknown department {req.provider!r}"
+                )
             if req.resource and req.resource not in resources:
-                raise CatalogError(f"{files[name]}: requirements.{i}.resource: unknown resource {req.resource}")
+                raise CatalogError(
+                    f"{files[name]}: requirements.{i}.resource: unknown resource {req.resource}"
+                )
     negative_path = root / "negative_list.yaml"
     if negative_path.exists():
         cat.negative = list(_read(negative_path, NegativeList).items)
@@ -92,7 +98,9 @@ def load_catalog(root: Path = CATALOG_DIR) -> Catalog:
                     f"{negative_path}: items.{i}.resource: {n.resource} is not a resource of {n.department}"
                 )
             if not any(it.name == n.item for it in owner[1].items):
-                raise CatalogError(f"{negative_path}: items.{i}.item: {n.item!r} is not an item of {n.resource}")
+                raise CatalogError(
+                    f"{negative_path}: items.{i}.item: {n.item!r} is not an item of {n.resource}"
+                )
     return cat
 
 

@@ -46,11 +46,14 @@ class Report:
     def lines(self) -> list[str]:
         n = len(self.coverage)
         out = [
-            f"catalog: {self.departments} departments, {self.resources} resources (目录), {self.items} data items, "
+            f"catalog: {self.departments} departments, {self.resources} resources (目录), "
+            f"{self.items} data items, "
             f"{self.negative_items} on the negative list",
             f"mounted (挂接): {len(self.mounted)} of {self.resources} resources ({self.mount_rate:.1%})",
             f"requirements (需求清单): {n}, covered by responsibilities {self.requirements_covered} "
-            f"({self.requirements_covered / n:.1%})" if n else "requirements: none",
+            f"({self.requirements_covered / n:.1%})"
+            if n
+            else "requirements: none",
         ]
         if self.unmounted_declared:
             out.append("declared mount, table/columns not in gold yet: " + ", ".join(self.unmounted_declared))
@@ -125,13 +128,31 @@ def load(cat: Catalog, report: Report, s: Settings | None = None) -> dict[str, i
     for name, dept in sorted(cat.departments.items()):
         for r in dept.responsibilities:
             res_rows.append(
-                [name, r.code, r.name, r.library, r.table, r.frequency, r.share_type, r.open_type,
-                 len(r.items), r.code in mounted]
+                [
+                    name,
+                    r.code,
+                    r.name,
+                    r.library,
+                    r.table,
+                    r.frequency,
+                    r.share_type,
+                    r.open_type,
+                    len(r.items),
+                    r.code in mounted,
+                ]
             )
             item_rows += [[name, r.code, i.name, i.column, (r.code, i.name) in negative] for i in r.items]
     req_rows = [
-        [c.department, c.requirement.code, c.requirement.provider, "、".join(c.requirement.items),
-         c.requirement.business, c.covered, ",".join(c.covered_by), "、".join(c.missing + c.negative)]
+        [
+            c.department,
+            c.requirement.code,
+            c.requirement.provider,
+            "、".join(c.requirement.items),
+            c.requirement.business,
+            c.covered,
+            ",".join(c.covered_by),
+            "、".join(c.missing + c.negative),
+        ]
         for c in report.coverage
     ]
     neg_rows = [

@@ -39,8 +39,22 @@ def record(decisions: list[Decision], s: Settings | None = None) -> list[Decisio
     governance.insert(
         "share_decision",
         [
-            [d.request_id, d.requester, d.provider, d.resource, d.table, ",".join(d.columns), d.status,
-             d.reason, d.legal_basis, d.decided_by, now, d.due_date, d.overdue, d.source_file]
+            [
+                d.request_id,
+                d.requester,
+                d.provider,
+                d.resource,
+                d.table,
+                ",".join(d.columns),
+                d.status,
+                d.reason,
+                d.legal_basis,
+                d.decided_by,
+                now,
+                d.due_date,
+                d.overdue,
+                d.source_file,
+            ]
             for d in changed
         ],
         s,
@@ -49,8 +63,13 @@ def record(decisions: list[Decision], s: Settings | None = None) -> list[Decisio
 
 
 def write_review(
-    request_id: str, decision: str, reviewer: str, reason: str, today: dt.date,
-    approvals_dir: Path = APPROVALS_DIR, requests_dir: Path = REQUESTS_DIR,
+    request_id: str,
+    decision: str,
+    reviewer: str,
+    reason: str,
+    today: dt.date,
+    approvals_dir: Path = APPROVALS_DIR,
+    requests_dir: Path = REQUESTS_DIR,
 ) -> Path:
     """What `govlake share approve|reject|revoke` does: a review file beside the others."""
     load_request(requests_dir / f"{request_id}.yaml")  # the request must exist and be valid

@@ -21,8 +21,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     s = settings()
     cat = load_catalog()
     if args.action == "validate":
-        print(f"ok: {len(cat.departments)} departments, {len(cat.resources)} resources, {len(cat.negative)} "
-              "negative-list items")
+        print(
+            f"ok: {len(cat.departments)} departments, {len(cat.resources)} resources, {len(cat.negative)} "
+            "negative-list items"
+        )
         return 0
     rep = report.build(cat, report.gold_columns(s))
     print("\n".join(rep.lines()))
@@ -53,8 +55,10 @@ def cmd_share(args: argparse.Namespace) -> int:
     _print_decisions(decisions, recorded)
     overdue = [d for d in decisions if d.overdue]
     if overdue:
-        print("OVERDUE reviews (10 working days): " + ", ".join(f"{d.request_id} (due {d.due_date})"
-                                                               for d in overdue))
+        print(
+            "OVERDUE reviews (10 working days): "
+            + ", ".join(f"{d.request_id} (due {d.due_date})" for d in overdue)
+        )
     for key in ("created", "dropped"):
         for view in views.get(key, []):
             print(f"view {key}: {view}")

@@ -25,7 +25,11 @@ def connect(
     user = user or s.trino_user
     if not trino_security.enabled():
         return trino.dbapi.connect(
-            host=s.trino_host, port=s.trino_port, user=user, catalog=s.trino_catalog, schema=schema,
+            host=s.trino_host,
+            port=s.trino_port,
+            user=user,
+            catalog=s.trino_catalog,
+            schema=schema,
             http_scheme="http",
         )
     session = requests.Session()

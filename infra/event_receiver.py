@@ -18,9 +18,13 @@ _lock = threading.Lock()
 
 def slim(event: dict) -> dict:
     """Drop the query plans and operator statistics; keep who, what, when and the outcome."""
-    meta = {k: v for k, v in (event.get("metadata") or {}).items() if k not in ("plan", "jsonPlan", "payload")}
+    meta = {
+        k: v for k, v in (event.get("metadata") or {}).items() if k not in ("plan", "jsonPlan", "payload")
+    }
     stats = event.get("statistics") or {}
-    kept = {k: event[k] for k in ("context", "ioMetadata", "failureInfo", "createTime", "endTime") if k in event}
+    kept = {
+        k: event[k] for k in ("context", "ioMetadata", "failureInfo", "createTime", "endTime") if k in event
+    }
     if isinstance(kept.get("context"), dict):
         kept["context"] = {k: v for k, v in kept["context"].items() if k != "sessionProperties"}
     return {"metadata": meta, "statistics": {"wallTime": stats.get("wallTime")}, **kept}

@@ -7,6 +7,7 @@ the small event receiver beside Trino. Secrets live under `<home>/trino/secrets/
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
@@ -79,7 +80,9 @@ def password(s: Settings, user: str) -> str:
 
 
 def pbkdf2_entry(user: str, secret: str, salt: bytes | None = None) -> str:
-    """A password-file line Trino accepts: user:iterations:salt-hex:hash-hex (PBKDF2WithHmacSHA1, as Trino 476 checks it)."""
+    """A password-file line Trino accepts: user:iterations:salt-hex:hash-hex.
+
+    Trino 476 verifies PBKDF2 with HmacSHA1 (its EncryptionUtil), at least 1000 iterations."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha1", secret.encode(), salt, PBKDF2_ITERATIONS, dklen=64)
     return f"{user}:{PBKDF2_ITERATIONS}:{salt.hex()}:{digest.hex()}"
@@ -119,12 +122,15 @@ def ensure_certificate(s: Settings) -> Path:
         return keystore
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "govlake-trino")])
-    alt: list[x509.GeneralName] = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    alt: list[x509.GeneralName] = [
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
     try:
         alt.append(x509.IPAddress(ipaddress.ip_address(s.trino_host)))
     except ValueError:
         alt.append(x509.DNSName(s.trino_host))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -178,13 +184,13 @@ def access_rules(
                 "columns": [{"name": c, "allow": False} for c in sorted(columns)],
             }
         )
-    tables.append({"user": ANALYST, "catalog": catalog, "schema": "gold|governance", "privileges": ["SELECT"]})
+    tables.append(
+        {"user": ANALYST, "catalog": catalog, "schema": "gold|governance", "privileges": ["SELECT"]}
+    )
     schemas: list[dict] = [{"user": PLATFORM, "owner": True}]
     schemas.append({"user": ANALYST, "catalog": catalog, "schema": "gold|governance", "owner": False})
     for dept in sorted(departments):
-        tables.append(
-            {"user": dept, "catalog": catalog, "schema": f"share_{dept}", "privileges": ["SELECT"]}
-        )
+        tables.append({"user": dept, "catalog": catalog, "schema": f"share_{dept}", "privileges": ["SELECT"]})
         schemas.append({"user": dept, "catalog": catalog, "schema": f"share_{dept}", "owner": False})
     tables.append({"privileges": []})  # everyone else, everything else: nothing
     return {
@@ -195,6 +201,7 @@ def access_rules(
         ],
         "schemas": schemas,
         "tables": tables,
+        "procedures": [{"user": PLATFORM, "privileges": ["EXECUTE", "GRANT_EXECUTE"]}],
         "system_information": [{"user": PLATFORM, "allow": ["read", "write"]}],
     }
 
@@ -257,7 +264,8 @@ def configure(s: Settings, etc: Path) -> None:
     lines.append("event-listener.config-files=" + ",".join(dict.fromkeys(files)))
     config.write_text("\n".join(lines) + "\n")
     (etc / "password-authenticator.properties").write_text(
-        f"password-authenticator.name=file\nfile.password-file={etc / 'password.db'}\nfile.refresh-period=1s\n"
+        "password-authenticator.name=file\n"
+        f"file.password-file={etc / 'password.db'}\nfile.refresh-period=1s\n"
     )
     (etc / "access-control.properties").write_text(
         f"access-control.name=file\nsecurity.config-file={rules_file(s)}\nsecurity.refresh-period=1s\n"
@@ -284,14 +292,14 @@ def before_start(s: Settings) -> None:
     if not enabled() or receiver_running(s):
         return
     spool_dir(s).mkdir(parents=True, exist_ok=True)
-    log = open(spool_dir(s) / "receiver.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.event_receiver", str(events_port(s)), str(spool_dir(s))],
-        cwd=str(s.repo),
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    with open(spool_dir(s) / "receiver.log", "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.event_receiver", str(events_port(s)), str(spool_dir(s))],
+            cwd=str(s.repo),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     _receiver_pid_file(s).write_text(str(proc.pid))
     deadline = time.monotonic() + 20
     while not receiver_running(s):
@@ -304,8 +312,6 @@ def after_stop(s: Settings) -> None:
     pid_file = _receiver_pid_file(s)
     if not pid_file.exists():
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, ValueError):
         os.kill(int(pid_file.read_text()), signal.SIGTERM)
-    except (ProcessLookupError, ValueError):
-        pass
     pid_file.unlink(missing_ok=True)
