@@ -42,7 +42,7 @@ def row(event: dict) -> list[Any] | None:
         }
     )
     created, ended = _time(event.get("createTime")), _time(event.get("endTime"))
-    wall = (ended - created).total_seconds() * 1000 if created and ended else None
+    wall = round((ended - created).total_seconds() * 1000) if created and ended else None
     return [
         query_id,
         (event.get("context") or {}).get("user"),
@@ -77,14 +77,7 @@ def load(s: Settings | None = None) -> int:
     rows = {r[0]: r for r in map(row, spooled_events(trino_security.spool_dir(s))) if r}
     if not rows:
         return 0
-    with governance.connect(s) as conn:
-        cur = conn.cursor()
-        governance.ensure(cur, "access_log", s)
-    known = {
-        r[0]
-        for r in governance.select(
-            f"SELECT query_id FROM {s.trino_catalog}.{governance.SCHEMA}.access_log", s=s
-        )
-    }
+    known = {r.query_id for r in governance.read("access_log")}
     new = [r for qid, r in sorted(rows.items()) if qid not in known]
-    return governance.insert("access_log", new, s) if new else 0
+    governance.insert("access_log", new, s, key="query_id")  # a merge: concurrent loads add nothing twice
+    return len(new)

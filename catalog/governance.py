@@ -1,5 +1,5 @@
-"""governance.* Delta tables of the catalog, share decisions and access log, written through Trino's
-Delta Lake connector by the platform user (small tables; no Spark session needed)."""
+"""governance.* Delta tables of the catalog, share decisions and access log: small tables
+written with Spark + Delta like governance.batch_log, registered in Trino and read there."""
 
 from __future__ import annotations
 
@@ -86,58 +86,86 @@ TABLES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-def _name(table: str, s: Settings) -> str:
-    return f'{identifier(s.trino_catalog)}.{SCHEMA}."{identifier(table)}"'
-
-
-def ensure(cur, table: str, s: Settings) -> None:
-    cols = ", ".join(f"\"{c}\" {t} COMMENT '{comment}'" for c, t, comment in TABLES[table])
-    location = s.trino_table_uri(SCHEMA, table)
-    cur.execute(
-        f"CREATE SCHEMA IF NOT EXISTS {identifier(s.trino_catalog)}.{SCHEMA} "
-        f"WITH (location = '{s.trino_warehouse_uri.rstrip('/')}/{SCHEMA}')"
+def _struct(table: str):
+    from pyspark.sql.types import (
+        BooleanType,
+        DateType,
+        IntegerType,
+        LongType,
+        StringType,
+        StructType,
+        TimestampType,
     )
-    cur.fetchall()
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {_name(table, s)} ({cols}) WITH (location = '{location}')")
-    cur.fetchall()
 
+    from jobs.tables import field
 
-def _literal(value: Any, typ: str) -> str:
-    """A SQL literal for a value of our own making (names are validated, text is quoted)."""
-    if value is None:
-        return "NULL"
-    if typ == "boolean":
-        return "true" if value else "false"
-    if typ in ("integer", "bigint"):
-        return str(int(value))
-    if typ == "date":
-        return f"DATE '{value.isoformat()}'"
-    if typ.startswith("timestamp"):
-        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
-    return "'" + str(value).replace("'", "''") + "'"
+    types = {
+        "varchar": StringType(),
+        "integer": IntegerType(),
+        "bigint": LongType(),
+        "boolean": BooleanType(),
+        "date": DateType(),
+        "timestamp(6)": TimestampType(),
+    }
+    return StructType([field(c, types[t], comment) for c, t, comment in TABLES[table]])
 
 
 def insert(
-    table: str, rows: Iterable[Sequence[Any]], s: Settings | None = None, replace: bool = False
+    table: str,
+    rows: Iterable[Sequence[Any]],
+    s: Settings | None = None,
+    replace: bool = False,
+    key: str | None = None,
 ) -> int:
-    """Append rows (or replace the table's contents) in chunks; values are escaped literals."""
+    """Write rows with Spark + Delta (Trino's Delta connector refuses writes on a local file system) and
+    register the table in Trino. `replace` overwrites the contents; `key` merges, inserting only new keys."""
+    from delta.tables import DeltaTable
+
+    from govlake.trino_tables import register
+    from jobs import tables
+    from jobs.spark import get_spark
+
     s = s or settings()
-    types = [t for _, t, _ in TABLES[table]]
-    rows = list(rows)
-    with connect(s) as conn:
-        cur = conn.cursor()
-        ensure(cur, table, s)
-        if replace:
-            cur.execute(f"DELETE FROM {_name(table, s)}")
-            cur.fetchall()
-        for i in range(0, len(rows), 500):
-            values = ",\n".join(
-                "(" + ", ".join(_literal(v, t) for v, t in zip(row, types, strict=True)) + ")"
-                for row in rows[i : i + 500]
-            )
-            cur.execute(f"INSERT INTO {_name(table, s)} VALUES {values}")
-            cur.fetchall()
+    spark = get_spark("govlake-governance")
+    struct = _struct(identifier(table))
+    tables.ensure(spark, SCHEMA, table, struct, TITLES.get(table, table))
+    rows = [list(r) for r in rows]
+    frame = spark.createDataFrame(rows, struct)
+    if key:
+        target = DeltaTable.forPath(spark, tables.path(SCHEMA, table)).alias("t")
+        target.merge(
+            frame.alias("s"), f"t.{identifier(key)} = s.{identifier(key)}"
+        ).whenNotMatchedInsertAll().execute()
+    elif rows or replace:
+        frame.write.format("delta").mode("overwrite" if replace else "append").save(
+            tables.path(SCHEMA, table)
+        )
+    register([(SCHEMA, table)], s)
     return len(rows)
+
+
+def read(table: str) -> list[Any]:
+    """All rows of a governance table through Spark (empty if it does not exist yet)."""
+    from delta.tables import DeltaTable
+
+    from jobs import tables
+    from jobs.spark import get_spark
+
+    spark = get_spark("govlake-governance")
+    path = tables.path(SCHEMA, identifier(table))
+    if not DeltaTable.isDeltaTable(spark, path):
+        return []
+    return spark.read.format("delta").load(path).collect()
+
+
+TITLES = {
+    "catalog_resource": "数据资源目录（责任清单）",
+    "catalog_item": "数据项目录",
+    "catalog_requirement": "需求清单及满足情况",
+    "negative_list": "负面清单",
+    "share_decision": "共享申请决定记录",
+    "access_log": "Trino 访问日志",
+}
 
 
 def select(statement: str, params: list | None = None, s: Settings | None = None) -> list[list[Any]]:

@@ -18,24 +18,20 @@ REQUESTS_DIR = CATALOG_DIR / "requests"
 APPROVALS_DIR = CATALOG_DIR / "approvals"
 
 
-def latest_recorded(s: Settings) -> dict[str, tuple[str, str, bool]]:
+def latest_recorded() -> dict[str, tuple[str, str, bool]]:
     """request id → (status, decided_by, overdue) of its latest recorded decision."""
-    with governance.connect(s) as conn:
-        governance.ensure(conn.cursor(), "share_decision", s)
-    rows = governance.select(
-        f"SELECT request_id, status, decided_by, overdue FROM {s.trino_catalog}.governance.share_decision "
-        "ORDER BY decided_at",
-        s=s,
-    )
-    return {r[0]: (r[1], r[2], bool(r[3])) for r in rows}
+    rows = sorted(governance.read("share_decision"), key=lambda r: r.decided_at)
+    return {r.request_id: (r.status, r.decided_by, bool(r.overdue)) for r in rows}
 
 
 def record(decisions: list[Decision], s: Settings | None = None) -> list[Decision]:
     """Append the decisions that differ from the latest recorded one (re-runs add nothing)."""
     s = s or settings()
-    known = latest_recorded(s)
+    known = latest_recorded()
     changed = [d for d in decisions if known.get(d.request_id) != (d.status, d.decided_by, d.overdue)]
     now = governance.now()
+    if not changed:
+        return []
     governance.insert(
         "share_decision",
         [

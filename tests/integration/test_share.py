@@ -96,9 +96,6 @@ def world(trino_server, tmp_path_factory):
     state = pipeline.preflight(CONTRACT.key, BATCH)
     for stage in (pipeline.bronze, pipeline.silver, pipeline.gold, pipeline.register_in_trino):
         state = stage(state)
-    from jobs.spark import stop_spark
-
-    stop_spark()
     root = tmp_path_factory.mktemp("share")
     requests, approvals = root / "requests", root / "approvals"
     requests.mkdir()
