@@ -38,7 +38,8 @@ QUERIES = {
         "WHERE starts_with(admin_code, '4201')",
     ),
     "aggregate": (
-        "SELECT gender, count(*), count(DISTINCT name) FROM lake.share_civil_affairs.bench_ca_verify GROUP BY 1",
+        "SELECT gender, count(*), count(DISTINCT name) "
+        "FROM lake.share_civil_affairs.bench_ca_verify GROUP BY 1",
         "SELECT gender, count(*), count(DISTINCT name) FROM lake.gold.population_person "
         "WHERE starts_with(admin_code, '4201') GROUP BY 1",
     ),
@@ -100,7 +101,8 @@ def main() -> None:
     shares.run(dt.date.today(), True, scratch / "requests", scratch / "approvals")
     print(f"gold.population_person: {rows} rows; view lake.share_civil_affairs.bench_ca_verify (4201 only)")
     for name, (view_sql, gold_sql) in QUERIES.items():
-        for label, user, sql in (("masked view", "civil_affairs", view_sql), ("gold table", "analyst", gold_sql)):
+        pairs = (("masked view", "civil_affairs", view_sql), ("gold table", "analyst", gold_sql))
+        for label, user, sql in pairs:
             cold, n = timed(user, sql)
             warm = sorted(timed(user, sql)[0] for _ in range(args.runs))
             print(

@@ -5,6 +5,7 @@ own schema. Idempotent: re-running with the same decisions changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.engine import Decision
@@ -66,8 +67,12 @@ class Provisioned:
     request_file: str
 
 
+# Called with each view created, e.g. to emit an OpenLineage event (view ← gold table, columns, request file).
+ON_PROVISIONED: list[Callable[[Provisioned], None]] = []
+
+
 def provision_share(cur, req: ShareRequest, decision: Decision, s: Settings) -> Provisioned:
-    """Create (or replace) one share view. Everything a lineage hook needs is in the result."""
+    """Create (or replace) one share view, then call the ON_PROVISIONED hooks with what was done."""
     catalog = identifier(s.trino_catalog)
     schema = f"share_{identifier(req.requester)}"
     cur.execute(
@@ -78,12 +83,15 @@ def provision_share(cur, req: ShareRequest, decision: Decision, s: Settings) -> 
     classes = gold_classification().get(decision.table, {})
     cur.execute(view_sql(req, decision.table, catalog, classes))
     cur.fetchall()
-    return Provisioned(
+    done = Provisioned(
         f"{catalog}.{schema}.{req.id}",
         f"{catalog}.gold.{decision.table}",
         {c: c for c in req.columns},
         decision.source_file,
     )
+    for hook in ON_PROVISIONED:
+        hook(done)
+    return done
 
 
 def existing_share_views(cur, catalog: str) -> set[tuple[str, str]]:
@@ -109,7 +117,10 @@ def provision(
     with connect(s) as conn:
         cur = conn.cursor()
         wanted = set()
+        forbidden = cat.negative_columns()
         for d in decisions:
+            if d.granted and set(d.columns) & set(forbidden.get(d.table, [])):  # the engine refuses these
+                raise ValueError(f"{d.request_id}: granted columns on the negative list: {d.columns}")
             if d.granted and d.request_id in requests:
                 p = provision_share(cur, requests[d.request_id], d, s)
                 wanted.add((f"share_{d.requester}", d.request_id))
