@@ -212,17 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
     from quality.cli import register as register_quality
 
     register_quality(add)
+    from govlake.cli_catalog import add_commands
+
+    add_commands(add)  # catalog, share, audit
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from catalog.loader import CatalogError
     from govlake.contracts import ContractError
     from infra.trino import TrinoError
 
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except (ContractError, TrinoError, ValueError, FileNotFoundError) as exc:
+    except (ContractError, CatalogError, TrinoError, ValueError, FileNotFoundError) as exc:
         print(f"govlake {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

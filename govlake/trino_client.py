@@ -4,20 +4,46 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 import trino
 
 from govlake.config import Settings, settings
 
 
-def connect(s: Settings | None = None, user: str | None = None, schema: str | None = None):
+def connect(
+    s: Settings | None = None,
+    user: str | None = None,
+    schema: str | None = None,
+    password: str | None = None,
+):
+    """A connection as `user` (default: the platform). When the installation runs Trino securely
+    (infra/trino_security.py) it goes over HTTPS with the user's password, verified against our
+    certificate; the platform's own password is read from the installation's secrets."""
+    from infra import trino_security
+
     s = s or settings()
+    user = user or s.trino_user
+    if not trino_security.enabled():
+        return trino.dbapi.connect(
+            host=s.trino_host,
+            port=s.trino_port,
+            user=user,
+            catalog=s.trino_catalog,
+            schema=schema,
+            http_scheme="http",
+        )
+    session = requests.Session()
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE would override our certificate
+    session.verify = str(trino_security.certificate(s))
     return trino.dbapi.connect(
         host=s.trino_host,
-        port=s.trino_port,
-        user=user or s.trino_user,
+        port=trino_security.https_port(s),
+        user=user,
         catalog=s.trino_catalog,
         schema=schema,
-        http_scheme="http",
+        http_scheme="https",
+        auth=trino.auth.BasicAuthentication(user, password or trino_security.password(s, user)),
+        http_session=session,
     )
 
 

@@ -163,6 +163,9 @@ def configure(s: Settings) -> Path:
         "--enable-native-access=ALL-UNNAMED",
     ]
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
+    from infra import trino_security
+
+    trino_security.configure(s, etc)  # HTTPS, passwords, access control, audit events (issue 6)
     return etc
 
 
@@ -207,6 +210,9 @@ def start(s: Settings, timeout: float = 180.0) -> None:
         raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
     install(s)
     configure(s)
+    from infra import trino_security
+
+    trino_security.before_start(s)  # the audit-event receiver
     result = _launcher(s, "start")
     if result.returncode != 0 and "Already running" not in result.stdout:
         raise TrinoError(f"trino launcher failed: {result.stdout}{result.stderr}; log: {log_file(s)}")
@@ -252,3 +258,6 @@ def stop(s: Settings, timeout: float = 60.0) -> None:
                 f"{s.trino_dir} (its pid file is gone); stop it by hand"
             )
         time.sleep(0.5)
+    from infra import trino_security
+
+    trino_security.after_stop(s)

@@ -1,0 +1,83 @@
+"""governance.access_log: who read what and when, from the query-completed events Trino's HTTP event
+listener posted to our receiver (spooled as JSON lines). Loading is idempotent by query id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from catalog import governance
+from govlake.config import Settings, settings
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value / (1000 if value > 1e11 else 1))
+    text = str(value).replace("Z", "+00:00")
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t.astimezone().replace(tzinfo=None) if t.tzinfo else t
+
+
+def row(event: dict) -> list[Any] | None:
+    """One access_log row from a QueryCompletedEvent, or None for other events."""
+    meta = event.get("metadata") or {}
+    query_id = meta.get("queryId")
+    if not query_id or "statistics" not in event:
+        return None
+    failure = event.get("failureInfo") or {}
+    inputs = (event.get("ioMetadata") or {}).get("inputs") or []
+    tables = sorted({f"{i.get('catalogName')}.{i.get('schema')}.{i.get('table')}" for i in inputs})
+    columns = sorted(
+        {
+            f"{i.get('schema')}.{i.get('table')}.{c.get('column') if isinstance(c, dict) else c}"
+            for i in inputs
+            for c in i.get("columns") or []
+        }
+    )
+    created, ended = _time(event.get("createTime")), _time(event.get("endTime"))
+    wall = round((ended - created).total_seconds() * 1000) if created and ended else None
+    return [
+        query_id,
+        (event.get("context") or {}).get("user"),
+        meta.get("queryState"),
+        (failure.get("errorCode") or {}).get("name"),
+        (failure.get("failureMessage") or "")[:2000] or None,
+        ",".join(tables),
+        ",".join(columns)[:4000],
+        (meta.get("query") or "")[:4000],
+        created,
+        ended,
+        wall,
+    ]
+
+
+def spooled_events(spool: Path) -> list[dict]:
+    events = []
+    for path in sorted(spool.glob("events-*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line while the receiver writes; read next time
+    return events
+
+
+def load(s: Settings | None = None) -> int:
+    """Append the spooled events not yet in governance.access_log; returns the number added."""
+    from infra import trino_security
+
+    s = s or settings()
+    rows = {r[0]: r for r in map(row, spooled_events(trino_security.spool_dir(s))) if r}
+    if not rows:
+        return 0
+    known = {r.query_id for r in governance.read("access_log")}
+    new = [r for qid, r in sorted(rows.items()) if qid not in known]
+    governance.insert("access_log", new, s, key="query_id")  # a merge: concurrent loads add nothing twice
+    return len(new)

@@ -1,0 +1,119 @@
+"""Loads and cross-checks the catalog YAML: departments/<dept>.yaml (responsibility + requirement lists),
+negative_list.yaml, requests/<id>.yaml and approvals/*.yaml. Errors name the file and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from catalog.models import Department, NegativeItem, NegativeList, Resource, Review, ShareRequest
+from govlake.config import REPO
+
+CATALOG_DIR = REPO / "catalog"
+
+
+class CatalogError(ValueError):
+    """A catalog file is invalid; the message names the file and the field."""
+
+
+def _read(path: Path, model: type[BaseModel]):
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise CatalogError(f"{path}: {problems}") from exc
+
+
+@dataclass
+class Catalog:
+    departments: dict[str, Department]
+    negative: list[NegativeItem]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def resources(self) -> dict[str, tuple[Department, Resource]]:
+        return {r.code: (d, r) for d in self.departments.values() for r in d.responsibilities}
+
+    def negative_for(self, resource: str) -> list[NegativeItem]:
+        return [n for n in self.negative if n.resource == resource]
+
+    def negative_columns(self) -> dict[str, list[str]]:
+        """gold table → its columns on the negative list (denied to every user but the platform)."""
+        out: dict[str, list[str]] = {}
+        resources = self.resources
+        for n in self.negative:
+            _, res = resources[n.resource]
+            column = n.column or next((i.column for i in res.items if i.name == n.item), None)
+            if res.table and column:
+                out.setdefault(res.table, []).append(column)
+        return out
+
+
+def load_catalog(root: Path = CATALOG_DIR) -> Catalog:
+    departments: dict[str, Department] = {}
+    files: dict[str, Path] = {}
+    for path in sorted((root / "departments").glob("*.yaml")):
+        dept = _read(path, Department)
+        if dept.department != path.stem:
+            raise CatalogError(f"{path}: department: {dept.department!r} differs from the file name")
+        departments[dept.department] = dept
+        files[dept.department] = path
+    seen: dict[str, Path] = {}
+    for name, dept in departments.items():
+        for i, res in enumerate(dept.responsibilities):
+            if res.code in seen:
+                raise CatalogError(
+                    f"{files[name]}: responsibilities.{i}.code: {res.code} also in {seen[res.code]}"
+                )
+            seen[res.code] = files[name]
+    cat = Catalog(departments, [], files)
+    resources = cat.resources
+    for name, dept in departments.items():
+        for i, req in enumerate(dept.requirements):
+            if req.provider not in departments:
+                raise CatalogError(
+                    f"{files[name]}: requirements.{i}.provider: unknown department {req.provider!r}"
+                )
+            if req.resource and req.resource not in resources:
+                raise CatalogError(
+                    f"{files[name]}: requirements.{i}.resource: unknown resource {req.resource}"
+                )
+    negative_path = root / "negative_list.yaml"
+    if negative_path.exists():
+        cat.negative = list(_read(negative_path, NegativeList).items)
+        for i, n in enumerate(cat.negative):
+            owner = resources.get(n.resource)
+            if not owner or owner[0].department != n.department:
+                raise CatalogError(
+                    f"{negative_path}: items.{i}.resource: {n.resource} is not a resource of {n.department}"
+                )
+            if not any(it.name == n.item for it in owner[1].items):
+                raise CatalogError(
+                    f"{negative_path}: items.{i}.item: {n.item!r} is not an item of {n.resource}"
+                )
+    return cat
+
+
+def load_request(path: Path) -> ShareRequest:
+    req = _read(path, ShareRequest)
+    if req.id != path.stem:
+        raise CatalogError(f"{path}: id: {req.id!r} differs from the file name {path.stem!r}")
+    return req
+
+
+def load_reviews(directory: Path) -> dict[str, list[Review]]:
+    out: dict[str, list[Review]] = {}
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+        review = _read(path, Review)
+        out.setdefault(review.request, []).append(review)
+    return out
