@@ -161,7 +161,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_contracts(args: argparse.Namespace) -> int:
     from govlake.contracts import ContractError, load_contract
 
-    paths = [Path(p) for p in args.paths] or sorted((settings().repo / "schemas").glob("*/*.yaml"))
+    paths = [Path(p) for p in args.paths] or sorted(
+        p for p in (settings().repo / "schemas").glob("*/*.yaml") if p.parent.name != "libraries"
+    )
     failed = 0
     for path in paths:
         try:
