@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch", default="20261123")
     c = add("contracts", cmd_contracts, "validate feed contracts (default: all under schemas/)")
     c.add_argument("paths", nargs="*")
+    from govlake.province_cli import add_province_commands
+
+    add_province_commands(sub)
     return p
 
 
