@@ -71,10 +71,11 @@ def _age(p: Person) -> int:
     return (TODAY - p.birth_date).days // 365
 
 
-def build_rows(seed: int, persons: int, enterprises: int) -> dict[str, list[Row]]:
-    """Clean rows of every feed, by `<department>/<feed>`, values as delivered text (ISO dates)."""
+def build_rows(seed: int, persons: int, enterprises: int, moved: float = 0.0) -> dict[str, list[Row]]:
+    """Clean rows of every feed, by `<department>/<feed>`, values as delivered text (ISO dates).
+    `moved`: share of residents who moved to another county since day 1 (a later day's delivery)."""
     r = random.Random(f"{seed}:province")
-    people = population(seed, persons)
+    people = population(seed, persons, moved)
     counties = current_counties(HUBEI)
     adults = [p.resident_id for p in people if _age(p) >= 22]
     lp_factory = LegalPersonFactory(seed, counties, adults)
@@ -573,14 +574,21 @@ def generate(
     enterprises: int = 200,
     defect_rate: float = 0.002,
     conflict_rate: float = 0.01,
+    moved: float = 0.0,
+    feeds_only: list[str] | None = None,
 ) -> ProvinceDelivery:
+    """Writes the delivery of every feed (or only `feeds_only`) and the defect manifest."""
     feeds = load_contracts()
     libraries = [lib for lib in load_libraries().values() if isinstance(lib, GoldenLibrary)]
-    rows = build_rows(seed, persons, enterprises)
+    rows = build_rows(seed, persons, enterprises, moved)
     r = random.Random(f"{seed}:defects:{batch_id}")
     conflicts, protected = inject_conflicts(rows, feeds, libraries, conflict_rate, r)
+    if feeds_only is not None:
+        conflicts = [c for c in conflicts if c["other_feed"].replace("__", "/") in feeds_only]
     out = ProvinceDelivery(batch_id, landing, manifest_path(landing, batch_id), {}, conflicts=conflicts)
     for ref, feed_rows in sorted(rows.items()):
+        if feeds_only is not None and ref not in feeds_only:
+            continue
         contract = feeds[ref]
         out.quarantine += inject_defects(contract, feed_rows, defect_rate, protected, r)
         _, drift = write_feed(contract, feed_rows, landing, batch_id, r)
