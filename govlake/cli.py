@@ -161,7 +161,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_contracts(args: argparse.Namespace) -> int:
     from govlake.contracts import ContractError, load_contract
 
-    paths = [Path(p) for p in args.paths] or sorted((settings().repo / "schemas").glob("*/*.yaml"))
+    paths = [Path(p) for p in args.paths] or sorted(
+        p for p in (settings().repo / "schemas").glob("*/*.yaml") if p.parent.name != "libraries"
+    )
     failed = 0
     for path in paths:
         try:
@@ -206,15 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch", default="20261123")
     c = add("contracts", cmd_contracts, "validate feed contracts (default: all under schemas/)")
     c.add_argument("paths", nargs="*")
+    from govlake.cli_catalog import add_commands as add_catalog  # catalog, share, audit
     from govlake.cli_lineage import register_commands as add_lineage
+    from govlake.province_cli import add_province_commands
+    from quality.cli import register as add_quality
 
+    add_province_commands(sub)
+    add_quality(add)
+    add_catalog(add)
     add_lineage(add)
-    from quality.cli import register as register_quality
-
-    register_quality(add)
-    from govlake.cli_catalog import add_commands
-
-    add_commands(add)  # catalog, share, audit
     return p
 
 

@@ -24,7 +24,9 @@ SCHEMAS_DIR = REPO / "schemas"
 ColumnType = Literal["string", "int", "long", "double", "decimal", "date", "timestamp", "boolean"]
 PiiKind = Literal["none", "resident_id", "name", "phone", "address", "credit_code", "email"]
 Level = Literal["L1", "L2", "L3", "L4"]  # 分级: L1 public … L4 most sensitive
-Check = Literal["resident_id", "admin_division"]
+Check = Literal["resident_id", "admin_division", "credit_code"]
+Format = Literal["csv", "jsonl", "parquet"]
+LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (govlake.libraries)
 
 
 class ContractError(ValueError):
@@ -97,10 +99,13 @@ class FeedContract(_Model):
     department_name: str
     feed: str
     title: str
-    format: Literal["csv"] = "csv"
+    format: Format = "csv"
     encoding: str = "utf-8"
     delimiter: str = Field(",", min_length=1, max_length=1)
     header: bool = True
+    undeclared_columns: Literal["reject", "keep"] = Field(
+        "reject", description="schema drift: reject the delivery, or keep undeclared columns in bronze"
+    )
     primary_key: list[str] = Field(min_length=1)
     columns: list[Column] = Field(min_length=1)
     row_checks: list[RowCheck] = []
@@ -181,6 +186,8 @@ def load_contracts(root: Path = SCHEMAS_DIR) -> dict[str, FeedContract]:
     """All feed contracts, by `<department>/<feed>`."""
     contracts = {}
     for path in sorted(root.glob("*/*.yaml")):
+        if path.parent.name == LIBRARIES_DIR:
+            continue
         c = load_contract(path)
         contracts[f"{c.department}/{c.feed}"] = c
     return contracts

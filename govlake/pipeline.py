@@ -94,11 +94,21 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
         )
     status = "ok" if result.files else "skipped"
     message = f"already ingested: {', '.join(result.skipped_files)}" if result.skipped_files else ""
+    if result.undeclared:  # schema drift: kept in bronze._undeclared, reported, not rejected
+        message = (message + "; " if message else "") + (
+            f"schema drift: undeclared field(s) {', '.join(result.undeclared)} kept in "
+            f"bronze.{contract.key}._undeclared"
+        )
     bronze_entry = batch_log.entry(
         contract.key, batch, "bronze", status, started, rows_out=result.rows, message=message
     )
     batch_log.record(get_spark(), preflight_entry, bronze_entry)
-    return {**plan, "bronze_rows": result.rows, "skipped_files": result.skipped_files}
+    return {
+        **plan,
+        "bronze_rows": result.rows,
+        "skipped_files": result.skipped_files,
+        "undeclared": list(result.undeclared),
+    }
 
 
 def silver(state: dict[str, Any]) -> dict[str, Any]:

@@ -45,3 +45,21 @@ def divisions_frame(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(
         rows, "code string, name string, province string, level string, current boolean"
     )
+
+
+# GB 32100: 18 characters = registering authority + type + 6-digit region + 9-character organisation code
+# + check character over the alphabet below (no I, O, S, V, Z), weights 3^i mod 31.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_FORMAT = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+_USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+
+
+def credit_code_bad_format(code: Column) -> Column:
+    return ~code.rlike(CREDIT_CODE_FORMAT)
+
+
+def credit_code_bad_check(code: Column) -> Column:
+    alphabet = F.lit(USCC_ALPHABET)
+    total = sum((F.instr(alphabet, F.substring(code, i + 1, 1)) - 1) * w for i, w in enumerate(_USCC_WEIGHTS))
+    expected = F.substring(alphabet, ((31 - total % 31) % 31 + 1).cast("int"), 1)
+    return expected != F.substring(code, 18, 1)

@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructType, TimestampType
+from pyspark.sql.types import LongType, MapType, StringType, StructType, TimestampType
 
 from govlake.config import settings
 from govlake.contracts import FeedContract
 from jobs import tables
-from jobs.preflight import DeliveredFile
+from jobs.preflight import UNDECLARED, DeliveredFile
 
 BRONZE = "bronze"
 EXTRA = "_extra"  # the value of a surplus field, if a line has more fields than the header
+UNDECLARED_COL = "_undeclared"  # schema drift: undeclared fields as JSON (contracts that keep them)
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,19 @@ class IngestResult:
     files: int
     skipped_files: list[str]
     rows: int
+    undeclared: tuple[str, ...] = ()  # undeclared fields found (schema drift), kept in bronze
 
 
 def bronze_struct(contract: FeedContract) -> StructType:
     f = tables.field
+    drift = (
+        [f(UNDECLARED_COL, StringType(), "合同未声明的字段（模式漂移，JSON）")]
+        if contract.undeclared_columns == "keep"
+        else []
+    )
     return StructType(
         [f(c.name, StringType(), f"{c.label}（原始值）") for c in contract.columns]
+        + drift
         + [
             f(EXTRA, StringType(), "多出的字段（行字段数多于表头）"),
             f("_batch_id", StringType(), "批次号", nullable=False),
@@ -98,24 +106,107 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
     )
 
 
+def _meta(batch_id: str, row_text: Column) -> list[Column]:
+    return [
+        F.lit(batch_id).alias("_batch_id"),
+        F.col("_source_file"),
+        F.col("_source_checksum"),
+        F.col("_line"),
+        F.sha2(row_text, 256).alias("_row_hash"),
+        F.current_timestamp().alias("_ingested_at"),
+    ]
+
+
+def _undeclared_json(pairs: list[tuple[str, Column]]) -> Column:
+    if not pairs:
+        return F.lit(None).cast("string")
+    return F.to_json(F.struct(*[col.alias(name) for name, col in pairs]))
+
+
+def _drift(contract: FeedContract, undeclared: Column) -> list[Column]:
+    return [undeclared.alias(UNDECLARED_COL)] if contract.undeclared_columns == "keep" else []
+
+
 def to_bronze_rows(
     contract: FeedContract, lines: DataFrame, headers: tuple[str, ...], batch_id: str
 ) -> DataFrame:
-    ddl = ", ".join(f"`{name}` STRING" for name in (*headers, EXTRA))
+    """CSV lines → raw string fields by the header's order; undeclared fields kept as JSON."""
+    ddl = ", ".join(f"`_f{i}` STRING" for i in range(len(headers))) + f", `{EXTRA}` STRING"
     parsed = F.from_csv(F.col("value"), ddl, {"sep": contract.delimiter, "mode": "PERMISSIVE"})
+    position = {h: i for i, h in enumerate(headers)}
     if contract.header:
         lines = lines.where(F.col("_line") > 1)
     lines = lines.where(F.length("value") > 0)  # blank lines carry no record
+    undeclared = [(h[1:], parsed[f"_f{i}"]) for i, h in enumerate(headers) if h.startswith(UNDECLARED)]
     return lines.select(
-        *[parsed[c.name].alias(c.name) for c in contract.columns],
+        *[parsed[f"_f{position[c.name]}"].alias(c.name) for c in contract.columns],
+        *_drift(contract, _undeclared_json(undeclared)),
         parsed[EXTRA].alias(EXTRA),
-        F.lit(batch_id).alias("_batch_id"),
-        "_source_file",
-        "_source_checksum",
-        "_line",
-        F.sha2(F.col("value"), 256).alias("_row_hash"),
-        F.current_timestamp().alias("_ingested_at"),
+        *_meta(batch_id, F.col("value")),
     )
+
+
+def jsonl_to_bronze_rows(contract: FeedContract, lines: DataFrame, batch_id: str) -> DataFrame:
+    """JSON Lines → raw fields by key; a line that is not a JSON object keeps its text in `_extra`."""
+    parsed = F.from_json(F.col("value"), MapType(StringType(), StringType()))
+    declared = F.array(*[F.lit(c.header) for c in contract.columns])
+    extra_keys = F.map_filter(parsed, lambda k, v: ~F.array_contains(declared, k))
+    undeclared = F.when(F.size(extra_keys) > 0, F.to_json(extra_keys))
+    lines = lines.where(F.length(F.trim("value")) > 0)
+    return lines.select(
+        *[parsed[c.header].alias(c.name) for c in contract.columns],
+        *_drift(contract, undeclared),
+        F.when(parsed.isNull(), F.col("value")).alias(EXTRA),
+        *_meta(batch_id, F.col("value")),
+    )
+
+
+def parquet_to_bronze_rows(
+    spark: SparkSession, contract: FeedContract, files: list[DeliveredFile], batch_id: str
+) -> DataFrame:
+    """Parquet → every field as its string form; a row's `_line` is its 1-based position in the file."""
+    headers = files[0].headers
+    df = spark.read.parquet(*[str(f.readable) for f in files])
+    # contract name (or "?<field>" if undeclared) → the delivered column as text
+    delivered = {h: h[1:] if h.startswith(UNDECLARED) else contract.column(h).header for h in headers}
+    as_text = {h: F.col(f"`{name}`").cast("string") for h, name in delivered.items()}
+    paths = spark.createDataFrame(
+        [(f.readable.resolve().as_uri(), _relative(f), f.sha256) for f in files],
+        "_uri string, _source_file string, _source_checksum string",
+    )
+    rows = df.select(
+        "*",
+        F.col("_metadata.file_path").alias("_fp"),
+        (F.col("_metadata.row_index") + 1).alias("_line"),
+    )
+    same_file = F.regexp_replace("_fp", "^file:/+", "/") == F.regexp_replace("_uri", "^file:/+", "/")
+    rows = rows.join(F.broadcast(paths), same_file)
+    undeclared = [(h[1:], as_text[h]) for h in headers if h.startswith(UNDECLARED)]
+    record = F.to_json(F.struct(*[as_text[h].alias(delivered[h]) for h in headers]))
+    return rows.select(
+        *[as_text[c.name].alias(c.name) for c in contract.columns],
+        *_drift(contract, _undeclared_json(undeclared)),
+        F.lit(None).cast("string").alias(EXTRA),
+        *_meta(batch_id, record),
+    )
+
+
+def _relative(f: DeliveredFile) -> str:
+    landing = settings().landing
+    return str(f.path.relative_to(landing)) if f.path.is_relative_to(landing) else str(f.path)
+
+
+def _undeclared_found(
+    contract: FeedContract, rows: DataFrame, groups: list[tuple[str, ...]]
+) -> tuple[str, ...]:
+    if contract.undeclared_columns != "keep":
+        return ()
+    if contract.format != "jsonl":
+        return tuple(sorted({h[1:] for g in groups for h in g if h.startswith(UNDECLARED)}))
+    keys = rows.where(F.col(UNDECLARED_COL).isNotNull()).select(
+        F.explode(F.map_keys(F.from_json(UNDECLARED_COL, MapType(StringType(), StringType())))).alias("k")
+    )
+    return tuple(sorted(r["k"] for r in keys.distinct().limit(100).collect()))
 
 
 def ingest(
@@ -131,7 +222,12 @@ def ingest(
     groups: dict[tuple[str, ...], list[DeliveredFile]] = {}
     for f in new:
         groups.setdefault(f.headers, []).append(f)
-    frames = [to_bronze_rows(contract, read_lines(spark, g), h, batch_id) for h, g in groups.items()]
+    if contract.format == "parquet":
+        frames = [parquet_to_bronze_rows(spark, contract, g, batch_id) for g in groups.values()]
+    elif contract.format == "jsonl":
+        frames = [jsonl_to_bronze_rows(contract, read_lines(spark, new), batch_id)]
+    else:
+        frames = [to_bronze_rows(contract, read_lines(spark, g), h, batch_id) for h, g in groups.items()]
     rows = frames[0]
     for frame in frames[1:]:
         rows = rows.unionByName(frame)
@@ -144,4 +240,13 @@ def ingest(
         .save(tables.path(BRONZE, contract.key))
     )
     written = tables.last_commit_metrics(spark, BRONZE, contract.key).get("numOutputRows", 0)
-    return IngestResult(len(new), skipped, written)
+    undeclared = _undeclared_found(contract, _this_batch(spark, contract, batch_id), list(groups))
+    return IngestResult(len(new), skipped, written, undeclared)
+
+
+def _this_batch(spark: SparkSession, contract: FeedContract, batch_id: str) -> DataFrame:
+    return (
+        spark.read.format("delta")
+        .load(tables.path(BRONZE, contract.key))
+        .where(F.col("_batch_id") == batch_id)
+    )

@@ -16,6 +16,7 @@ from pathlib import Path
 from govlake.contracts import FeedContract
 
 UTF8 = "utf-8"
+UNDECLARED = "?"  # prefix of an undeclared (schema-drift) field in DeliveredFile.headers
 
 
 class DeliveryRejected(Exception):
@@ -28,7 +29,7 @@ class DeliveredFile:
     readable: Path  # what Spark reads: the file itself, or its UTF-8 copy when delivered in another encoding
     sha256: str
     lines: int
-    headers: tuple[str, ...]  # contract column names, in the file's column order
+    headers: tuple[str, ...]  # contract column names in the file's order; "?<header>" if undeclared
 
 
 def batch_dir(landing: Path, contract: FeedContract, batch_id: str) -> Path:
@@ -49,9 +50,10 @@ def check_delivery(contract: FeedContract, directory: Path, staging: Path) -> li
     if not files:
         raise DeliveryRejected(f"{directory}: the delivery holds no *.{contract.format} file")
     manifest = _manifest(directory)
-    checked = [_check_file(contract, path, staging) for path in files]
+    check = _check_parquet if contract.format == "parquet" else _check_file
+    checked = [check(contract, path, staging) for path in files]
     if manifest is not None:
-        _match_manifest(directory, manifest, checked)
+        _match_manifest(directory, manifest, checked, contract)
     return checked
 
 
@@ -66,7 +68,9 @@ def _manifest(directory: Path) -> dict[str, dict] | None:
         raise DeliveryRejected(f"{path}: unreadable delivery manifest: {exc}") from exc
 
 
-def _match_manifest(directory: Path, manifest: dict[str, dict], files: list[DeliveredFile]) -> None:
+def _match_manifest(
+    directory: Path, manifest: dict[str, dict], files: list[DeliveredFile], contract: FeedContract
+) -> None:
     names = {f.path.name for f in files}
     for missing in sorted(set(manifest) - names):
         raise DeliveryRejected(f"{directory / missing}: listed in _delivery.json but not delivered")
@@ -78,7 +82,7 @@ def _match_manifest(directory: Path, manifest: dict[str, dict], files: list[Deli
             raise DeliveryRejected(
                 f"{f.path}: sha256 {f.sha256} differs from _delivery.json (truncated copy?)"
             )
-        header_lines = 1 if f.headers else 0
+        header_lines = 1 if f.headers and contract.format == "csv" and contract.header else 0
         if "rows" in entry and int(entry["rows"]) != f.lines - header_lines:
             raise DeliveryRejected(
                 f"{f.path}: {f.lines - header_lines} data rows, _delivery.json says {entry['rows']}"
@@ -127,7 +131,11 @@ def _check_file(contract: FeedContract, path: Path, staging: Path) -> DeliveredF
             out.close()
     if offset and not _ends_with_newline(path):
         lines += 1
-    headers = _check_header(contract, path, first_line if first_line is not None else _whole(path, encoding))
+    if contract.format == "jsonl":  # keys are checked per line in Spark (undeclared ones kept or flagged)
+        headers = tuple(c.name for c in contract.columns)
+    else:
+        first = first_line if first_line is not None else _whole(path, encoding)
+        headers = _check_header(contract, path, first)
     return DeliveredFile(path, copy or path, digest.hexdigest(), lines, headers)
 
 
@@ -141,14 +149,34 @@ def _whole(path: Path, encoding: str) -> str:
     return path.read_text(encoding=encoding).split("\n", 1)[0]
 
 
+def _check_parquet(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
+    """Parquet: the footer must be readable; its column names are the header; one row is one 'line'."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DeliveryRejected(f"{path}: not a readable Parquet file: {exc}") from exc
+    with path.open("rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    headers = _match_fields(contract, path, list(meta.schema.names))
+    return DeliveredFile(path, path, digest, meta.num_rows, headers)
+
+
 def _check_header(contract: FeedContract, path: Path, first_line: str) -> tuple[str, ...]:
     if not contract.header:
         return tuple(c.name for c in contract.columns)
     row = next(csv.reader([first_line.lstrip("\ufeff").rstrip("\r")], delimiter=contract.delimiter), [])
-    got = [h.strip() for h in row]
+    return _match_fields(contract, path, [h.strip() for h in row])
+
+
+def _match_fields(contract: FeedContract, path: Path, got: list[str]) -> tuple[str, ...]:
+    """Delivered field names against the contract; undeclared ones pass only if the contract keeps them."""
     expected = [c.header for c in contract.columns]
     missing = [h for h in expected if h not in got]
     unexpected = [h for h in got if h not in contract.by_header]
+    if contract.undeclared_columns == "keep":
+        unexpected = []
     if missing or unexpected or len(set(got)) != len(got):
         parts = []
         if missing:
@@ -161,4 +189,4 @@ def _check_header(contract: FeedContract, path: Path, first_line: str) -> tuple[
             f"{path}: header does not match contract schemas/{contract.department}/{contract.feed}.yaml: "
             + "; ".join(parts)
         )
-    return tuple(contract.by_header[h].name for h in got)
+    return tuple(contract.by_header[h].name if h in contract.by_header else UNDECLARED + h for h in got)

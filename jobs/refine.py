@@ -96,7 +96,7 @@ def quarantine_struct() -> StructType:
 
 def _clean(c: ContractColumn) -> Column:
     value = F.trim(F.col(c.name))
-    if "resident_id" in c.checks:
+    if "resident_id" in c.checks or "credit_code" in c.checks:
         value = F.upper(value)
     return F.when(value == "", None).otherwise(value)
 
@@ -130,6 +130,12 @@ def column_problems(c: ContractColumn, known_region: Column, current_division: C
             _problem(present & ~bad_format & checks.resident_id_bad_check(raw), c.name, "BAD_CHECK_DIGIT")
         )
         found.append(_problem(present & ~bad_format & ~known_region, c.name, "UNKNOWN_REGION"))
+    if "credit_code" in c.checks:
+        bad_code = checks.credit_code_bad_format(raw)
+        found.append(_problem(present & bad_code, c.name, "BAD_FORMAT"))
+        found.append(
+            _problem(present & ~bad_code & checks.credit_code_bad_check(raw), c.name, "BAD_CHECK_DIGIT")
+        )
     if "admin_division" in c.checks:
         found.append(_problem(present & ~current_division, c.name, "UNKNOWN_ADMIN_CODE"))
     if c.pattern:

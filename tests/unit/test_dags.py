@@ -27,3 +27,16 @@ def test_dags_import_cleanly_one_per_contract():
         ]
         for t in dag.tasks:
             assert t.owner != "airflow" and t.retries is not None
+
+
+def test_library_dags_one_per_library_contract_triggered_by_gold_assets():
+    from govlake.libraries import load_libraries
+
+    migrate()
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    for table in load_libraries():
+        dag = bag.get_dag(f"library__{table}")
+        assert dag is not None and "library" in dag.tags
+        assert [t.task_id for t in dag.topological_sort()] == ["build", "trino"]
+        assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"  # runs when its gold inputs change

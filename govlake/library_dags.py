@@ -1,0 +1,72 @@
+"""One Airflow DAG per library contract (schemas/libraries/*.yaml), triggered by the gold Assets it reads.
+
+A golden library runs when the gold tables of its feeds have been updated; a theme when its source gold
+tables (feed tables or golden libraries) have. Each DAG builds the table (and, for a golden library, the
+verification conflicts and the feedback report) and registers everything in Trino.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, Asset, Param, dag, task
+
+from govlake.contracts import load_contracts
+from govlake.dag_factory import asset_uri
+from govlake.libraries import GoldenLibrary, Library, load_libraries
+
+
+def _gold(table: str) -> Asset:
+    return Asset(asset_uri("gold", table), group="gold")
+
+
+def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
+    if isinstance(lib, GoldenLibrary):
+        inputs = [_gold(feed_tables[ref]) for ref in lib.feeds]
+        source = f"feeds {', '.join(lib.feeds)}"
+    else:
+        inputs = [_gold(t) for t in lib.sources]
+        source = f"gold tables {', '.join(lib.sources)}"
+
+    @dag(
+        dag_id=f"library__{lib.table}",
+        description=f"{lib.title} → gold.{lib.table}",
+        doc_md=f"**{lib.title}** (`schemas/libraries/{lib.table}.yaml`), built from {source}.",
+        schedule=inputs,
+        start_date=dt.datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["library", lib.kind, lib.library],
+        default_args={"owner": "gov_services", "retries": 0},
+        params={"batch_id": Param("20261123", type="string", description="build batch (yyyyMMdd: its date)")},
+    )
+    def _library() -> None:
+        @task(outlets=[_gold(lib.table)])
+        def build(params: dict[str, Any] | None = None) -> dict[str, Any]:
+            from govlake import province
+            from govlake.libraries import load_libraries
+
+            batch = (params or {}).get("batch_id") or dt.date.today().strftime("%Y%m%d")
+            summary = province.build_one(load_libraries()[lib.table], batch)
+            if lib.kind == "golden":
+                from jobs.feedback import write_feedback
+                from jobs.spark import get_spark
+
+                summary["feedback"] = write_feedback(get_spark(), province.feedback_dir(batch), batch)
+            return summary
+
+        @task
+        def trino(summary: dict[str, Any]) -> dict[str, Any]:
+            from govlake import province
+
+            return {**summary, "registered": province.register_all()}
+
+        trino(build())
+
+    return _library()
+
+
+def build_library_dags() -> dict[str, DAG]:
+    feed_tables = {name: c.target.table for name, c in load_contracts().items()}
+    return {f"library__{t}": library_dag(lib, feed_tables) for t, lib in load_libraries().items()}

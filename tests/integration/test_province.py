@@ -1,0 +1,187 @@
+"""The synthetic province on the real engines: 20 feeds of 15 departments run in one process (the same stage
+functions the feed DAGs call), then the libraries; the defect manifest is reconciled row for row against
+silver.quarantine + governance.verification_conflict, and Trino answers a query per library."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from govlake import province
+from govlake.config import settings
+from govlake.contracts import load_contracts
+from govlake.libraries import load_libraries
+from govlake.synthetic.province import generate
+
+SEED, PERSONS, ENTERPRISES = 7, 1200, 150
+DAY1, DAY2 = "20261123", "20261124"
+
+
+@pytest.fixture(scope="module")
+def day1(trino_server):
+    delivery = generate(settings().landing, DAY1, SEED, PERSONS, ENTERPRISES)
+    out = province.run(DAY1)
+    return json.loads(delivery.manifest_path.read_text(encoding="utf-8")), out
+
+
+def test_quarantine_reconciles_with_the_defect_manifest_row_for_row(day1, sql):
+    manifest, _ = day1
+    keys = [c.key for c in load_contracts().values()]
+    got = sql(
+        "SELECT _feed, line, reason FROM lake.silver.quarantine WHERE _batch_id = ? AND contains(?, _feed)",
+        [DAY1, keys],
+    )
+    assert sorted(map(tuple, got)) == sorted(
+        (q["feed"], q["line"], q["reason"]) for q in manifest["quarantine"]
+    )
+    assert {"BAD_CHECK_DIGIT", "UNKNOWN_ADMIN_CODE", "MISSING_FIELD", "DUPLICATE_KEY"} <= set(
+        manifest["counts"]
+    )
+
+
+def test_conflicts_found_equal_the_injected_ones_exactly(day1, sql):
+    manifest, _ = day1
+    got = sql(
+        "SELECT library, subject_key, attribute, other_feed, authority_department, other_department, "
+        "authority_value, other_value FROM lake.governance.verification_conflict"
+    )
+    found = {(r[0], r[1], r[2], r[3]): r[4:] for r in got}
+    injected = {
+        (c["library"], c["subject_key"], c["attribute"], c["other_feed"].replace("/", "__")): c
+        for c in manifest["conflicts"]
+    }
+    assert set(found) == set(injected) and len(got) == len(injected) > 10
+    for k, c in injected.items():
+        auth_dept, other_dept, auth_value, other_value = found[k]
+        assert (auth_dept, other_dept) == (c["authority_department"], c["other_department"])
+        if c["attribute"] == "registered_capital":  # decimal(20,4) in gold
+            assert (float(auth_value), float(other_value)) == (
+                float(c["authority_value"]),
+                float(c["other_value"]),
+            )
+        else:
+            assert (auth_value, other_value) == (c["authority_value"], c["other_value"])
+    assert {c["kind"] for c in manifest["conflicts"]} == {"CONFLICT", "STALE_RECORD"}
+
+
+def test_no_authoritative_value_is_overwritten(day1, sql):
+    checks = {
+        "name vs household": "SELECT count(*) FROM lake.gold.population_base b "
+        "JOIN lake.gold.population_person p ON p.resident_id = b.resident_id "
+        "WHERE b._is_current AND b.name IS DISTINCT FROM p.name",
+        "marital vs civil affairs": "SELECT count(*) FROM lake.gold.population_base b "
+        "JOIN lake.gold.population_marriage m ON m.resident_id = b.resident_id "
+        "WHERE b._is_current AND b.marital_status IS DISTINCT FROM m.marital_status",
+        "capital vs market regulation": "SELECT count(*) FROM lake.gold.legal_person_base b "
+        "JOIN lake.gold.legal_person_enterprise e ON e.credit_code = b.credit_code "
+        "WHERE b._is_current AND b.registered_capital IS DISTINCT FROM e.registered_capital",
+    }
+    assert {k: sql(q)[0][0] for k, q in checks.items()} == dict.fromkeys(checks, 0)
+    # …while the verifying departments do disagree on some of them
+    assert (
+        sql(
+            "SELECT count(*) FROM lake.gold.population_base b JOIN lake.gold.population_social_insurance s "
+            "ON s.resident_id = b.resident_id WHERE b._is_current AND b.name <> s.name"
+        )[0][0]
+        > 0
+    )
+    authority = sql(
+        "SELECT element_at(_authority, 'marital_status'), element_at(_authority, 'name') "
+        "FROM lake.gold.population_base WHERE _is_current AND marital_status IS NOT NULL LIMIT 1"
+    )
+    assert authority == [["civil_affairs", "public_security"]]
+
+
+def test_schema_drift_is_kept_in_bronze_and_reported(day1, sql):
+    message = sql(
+        "SELECT message FROM lake.governance.batch_log WHERE feed = 'hrss__social_insurance' "
+        "AND batch_id = ? AND stage = 'bronze'",
+        [DAY1],
+    )[0][0]
+    assert "schema drift: undeclared field(s) 缴费基数" in message
+    kept = sql(
+        "SELECT count(*), count(json_extract_scalar(_undeclared, '$.缴费基数')) "
+        "FROM lake.bronze.hrss__social_insurance WHERE _batch_id = ?",
+        [DAY1],
+    )[0]
+    assert kept[0] == kept[1] > 0
+
+
+def test_a_trino_query_per_library(day1, sql):
+    _, out = day1
+    libs = out["libraries"]
+    expected = {
+        "population_base": "SELECT count(*) FROM lake.gold.population_person",
+        "legal_person_base": "SELECT (SELECT count(*) FROM lake.gold.legal_person_enterprise)"
+        " + (SELECT count(*) FROM lake.gold.legal_person_institution)"
+        " + (SELECT count(*) FROM lake.gold.legal_person_social_org)",
+        "spatial_base": "SELECT count(*) FROM lake.gold.spatial_division",
+    }
+    for table, q in expected.items():
+        assert sql(f"SELECT count(*) FROM lake.gold.{table} WHERE _is_current")[0][0] == sql(q)[0][0] > 0
+    for table, lib in load_libraries().items():
+        assert sql(f"SELECT count(*) FROM lake.gold.{table}")[0][0] > 0, table
+        comments = dict(
+            sql(
+                "SELECT column_name, comment FROM lake.information_schema.columns "
+                "WHERE table_schema = 'gold' AND table_name = ?",
+                [table],
+            )
+        )
+        if lib.kind == "theme":
+            assert comments == {c.name: c.label for c in lib.columns}
+        else:
+            assert comments[lib.key] == lib.key_label
+    assert (
+        libs["theme_business_environment"]["rows"]
+        == sql(
+            "SELECT count(*) FROM lake.gold.legal_person_base "
+            "WHERE _is_current AND _base_department = 'market_regulation'"
+        )[0][0]
+    )
+    linked = sql("SELECT count(*), count(linked_library) FROM lake.gold.social_credit_record")[0]
+    assert linked[0] == linked[1]  # every credit record is linked to a person or legal person
+    basins = sql("SELECT count(DISTINCT basin), sum(measurements) FROM lake.gold.theme_ecology_water")[0]
+    assert basins[0] > 1 and basins[1] == sql("SELECT count(*) FROM lake.gold.ecology_water_quality")[0][0]
+    feedback = province.feedback_dir(DAY1)
+    assert (feedback / "index.html").exists() and (feedback / "hrss.csv").exists()
+
+
+def test_day2_moves_are_merged_with_history(day1, sql):
+    manifest, _ = day1
+    generate(
+        settings().landing,
+        DAY2,
+        SEED,
+        PERSONS,
+        ENTERPRISES,
+        moved=0.01,
+        feeds_only=["public_security/household_register"],
+    )
+    province.run_feed("public_security/household_register", DAY2)
+    province.build_one(load_libraries()["population_base"], DAY2)
+    changed = sql(
+        "SELECT resident_id FROM lake.gold.population_base GROUP BY resident_id HAVING count(*) = 2"
+    )
+    assert 0.005 * PERSONS <= len(changed) <= 0.015 * PERSONS
+    who = changed[0][0]
+
+    def lived(day: dt.date) -> list[list]:
+        return sql(
+            "SELECT admin_code FROM lake.gold.population_base WHERE resident_id = ? "
+            "AND _valid_from <= ? AND (_valid_to IS NULL OR _valid_to > ?)",
+            [who, day, day],
+        )
+
+    before, after = lived(dt.date(2026, 11, 23)), lived(dt.date(2026, 11, 24))
+    assert len(before) == len(after) == 1 and before != after
+    assert (
+        after[0][0]
+        == sql("SELECT admin_code FROM lake.gold.population_person WHERE resident_id = ?", [who])[0][0]
+    )
+    # the verification conflicts still equal the injected ones (a move is not a conflict)
+    assert sql("SELECT count(*) FROM lake.governance.verification_conflict")[0][0] == len(
+        manifest["conflicts"]
+    )
