@@ -18,6 +18,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
     column_lineage_dataset,
+    data_quality_assertions_dataset,
     documentation_job,
     parent_run,
     schema_dataset,
@@ -178,3 +179,27 @@ def emit_view_lineage(
         namespace=NAMESPACE, name=view, facets={"columnLineage": _column_lineage(sources, "VIEW")}
     )
     return _emit(job, inputs, [output], s)
+
+
+def emit_quality_assertions(
+    table: str, batch_id: str, assertions: list[tuple[str, bool, str | None]], s: Settings | None = None
+) -> str | None:
+    """A quality gate's results on `<schema>.<table>` for a batch as a DataQualityAssertionsDatasetFacet:
+    `assertions` are (expectation, success, column or None). For the gates to call (issue 5)."""
+    facet = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+        assertions=[
+            data_quality_assertions_dataset.Assertion(assertion=name, success=ok, column=column)
+            for name, ok, column in assertions
+        ]
+    )
+    job = Job(
+        namespace=JOB_NAMESPACE,
+        name=f"quality.{table}",
+        facets={
+            "documentation": documentation_job.DocumentationJobFacet(
+                description=f"quality gate on {table}, batch {batch_id}"
+            )
+        },
+    )
+    dataset = InputDataset(namespace=NAMESPACE, name=table, inputFacets={"dataQualityAssertions": facet})
+    return _emit(job, [dataset], [], s)

@@ -25,6 +25,12 @@ OPTIONAL = {
 }
 
 
+ORIGIN_NOTE = (
+    "Column `value` is the whole delivered line as the Spark listener sees it; the named source column "
+    "comes from the feed contract's mapping (job feed.<feed>.contract)."
+)
+
+
 @dataclass
 class Report:
     subject: str
@@ -138,6 +144,7 @@ def markdown(r: Report) -> str:
     if r.origins:
         cols = ["department", "feed", "batch", "file", "column"]
         out.append(_md_table(cols, [[o[c] for c in cols] for o in r.origins]))
+        out += ["", ORIGIN_NOTE]
     else:
         out.append("No landing file upstream.")
     hop_cols = ["hop", "from", "to", "job", "transformation"]
@@ -172,6 +179,7 @@ def html(r: Report) -> str:
         svg.render(r.focus, r.upstream, r.downstream),
         "<h2>Origins</h2>",
         _html_table(cols, [[o[c] for c in cols] for o in r.origins]),
+        f"<p>{escape(ORIGIN_NOTE)}</p>",
         "<h2>Upstream trace</h2>",
         _html_table(hop_cols, _hops(r.upstream)),
         "<h2>Downstream impact</h2>",

@@ -14,6 +14,7 @@ from openlineage.client.serde import Serde
 
 from govlake.config import settings
 from govlake.lineage import svg
+from govlake.lineage.emit import emit_contract_lineage, emit_quality_assertions, emit_view_lineage
 from govlake.lineage.naming import normalise
 from govlake.lineage.records import parse
 from govlake.lineage.trace import Edge, Graph, Node, origins
@@ -137,3 +138,22 @@ def test_multi_hop_trace_reaches_the_source_column_and_downstream_views():
     assert [e.target for _, e in graph.downstream([gold])] == [theme, view]
     picture = svg.render([theme], up, graph.downstream([theme]))
     assert picture.startswith("<svg") and picture.count("<rect") == 6 and picture.count("<line") == 5
+
+
+def test_our_emitters_write_valid_events(tmp_path: Path):
+    from govlake.contracts import get_contract
+
+    s = settings()
+    contract = get_contract("public_security/household_register")
+    emit_contract_lineage(
+        contract, "20261101", [s.landing / "public_security/household_register/20261101/f.csv"]
+    )
+    emit_view_lineage(
+        "share_civil_affairs.v", {"addr": ("gold.population_person", "address")}, tmp_path / "r.yaml"
+    )
+    emit_quality_assertions("gold.population_person", "20261101", [("not_null", True, "address")])
+    parsed = parse([s.lineage_dir / "python" / "events.jsonl"])
+    assert parsed.rejections == [] and len(parsed.events) >= 6
+    sources = {(e["source_dataset"], e["source_column"], e["target_column"]) for e in parsed.edges}
+    assert ("public_security/household_register/20261101/f.csv", "户籍地址", "address") in sources
+    assert ("gold.population_person", "address", "addr") in sources
