@@ -67,6 +67,10 @@ def cmd_trino(args: argparse.Namespace) -> int:
             f"trino running on http://{s.trino_host}:{s.trino_port} ({time.monotonic() - t0:.1f}s); "
             f"log: {trino.log_file(s)}"
         )
+        from infra import trino_security
+
+        if trino_security.enabled():
+            print(f"queries: https://{s.trino_host}:{trino_security.https_port(s)} (password users)")
     elif args.action == "stop":
         trino.stop(s)
         print("trino stopped")

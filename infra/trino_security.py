@@ -235,10 +235,7 @@ def configure(s: Settings, etc: Path) -> None:
         return
     keystore = ensure_certificate(s)
     departments, denied = _catalog_departments()
-    if not rules_file(s).exists():
-        write_rules(s, departments, denied)
-    else:
-        write_password_file(s, departments)
+    write_rules(s, departments, denied)  # derived from the catalog: rewritten at every start
     props = {
         "http-server.authentication.type": "PASSWORD",
         "http-server.https.enabled": "true",
