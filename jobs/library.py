@@ -100,7 +100,7 @@ def snapshot(spark: SparkSession, lib: GoldenLibrary, feeds: dict[str, FeedContr
     for ref in reversed(lib.base):
         base_dept = F.when(F.col(f"{alias[ref]}__present"), F.lit(feeds[ref].department)).otherwise(base_dept)
     out = df.select(
-        F.col(key), *values, base_dept.alias("_base_department"), F.map(*sources).alias("_authority")
+        F.col(key), *values, base_dept.alias("_base_department"), F.create_map(*sources).alias("_authority")
     )
     business = [key, *(a.name for a in lib.attributes)]
     return out.withColumn("_record_hash", F.sha2(F.to_json(F.struct(*business)), 256))

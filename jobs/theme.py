@@ -7,6 +7,7 @@ re-run gives the same table; Delta keeps the earlier versions (time travel) for 
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from govlake.libraries import ThemeTable
@@ -31,5 +32,6 @@ def build_theme(spark: SparkSession, theme: ThemeTable) -> int:
     labels = {c.name: c.label for c in theme.columns}
     struct = StructType([tables.field(f.name, f.dataType, labels[f.name]) for f in df.schema.fields])
     tables.ensure(spark, GOLD, theme.table, struct, theme.title)
+    df = df.select(*[F.col(f"`{c}`").alias(c, metadata={"comment": labels[c]}) for c in declared])
     df.write.format("delta").mode("overwrite").save(tables.path(GOLD, theme.table))
     return int(tables.last_commit_metrics(spark, GOLD, theme.table).get("numOutputRows", 0))
