@@ -7,6 +7,7 @@ in one more pass, only for expectations that found any. Data Docs are built per 
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from functools import reduce
 from operator import or_
@@ -17,7 +18,7 @@ import great_expectations as gx
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from govlake.config import settings
@@ -28,6 +29,9 @@ from jobs.refine import QUARANTINE, SILVER, _clean, _typed
 from quality.suite import Rule
 
 META_COLUMNS = ("_source_file", "_line")
+# GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
+# default it returns verdicts only and the counts come from one native aggregate (native_counts).
+RESULT_FORMAT = os.environ.get("GOVLAKE_QUALITY_RESULT_FORMAT", "BOOLEAN_ONLY")
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,9 @@ def run_suite(
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
     actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir.name != "nonexistent" else []
     checkpoint = ctx.checkpoints.add(
-        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=actions, result_format="BASIC")
+        gx.Checkpoint(
+            name=suite_name, validation_definitions=[vd], actions=actions, result_format=RESULT_FORMAT
+        )
     )
     result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_id))
     by_name = {}
@@ -185,13 +191,13 @@ def run_suite(
 
 
 def failing_rows(
-    df: DataFrame, contract: FeedContract, failing: list[Rule], context: dict[str, Any]
+    df: DataFrame, contract: FeedContract, bad: list[Rule], context: dict[str, Any]
 ) -> DataFrame:
     """One row per (failing row, expectation): file, line, key and the offending value — one Spark pass."""
     key = F.concat_ws("|", *[F.col(k).cast("string") for k in contract.primary_key])
     hits = [
         F.when(
-            F.coalesce(r.fails(), F.lit(False)) if not r.flag else ~F.col(r.flag),
+            failing(r),
             F.struct(
                 F.lit(r.name).alias("expectation"),
                 F.lit(r.dimension).alias("dimension"),
@@ -202,7 +208,7 @@ def failing_rows(
                 .alias("value"),
             ),
         )
-        for r in failing
+        for r in bad
     ]
     return (
         df.select(
@@ -230,6 +236,21 @@ def failing_rows(
     )
 
 
+def failing(r: Rule) -> Column:
+    return ~F.col(r.flag) if r.flag else F.coalesce(r.fails(), F.lit(False))
+
+
+def native_counts(df: DataFrame, rules: list[Rule]) -> dict[str, Any]:
+    """Rows, failing rows per rule and the observed maximum of max-rules, in one Spark aggregate."""
+    aggs = [F.count(F.lit(1)).alias("rows")]
+    for i, r in enumerate(rules):
+        if r.fails is not None:
+            aggs.append(F.sum(F.when(failing(r), 1).otherwise(0)).alias(f"f{i}"))
+        elif r.type == "expect_column_max_to_be_between":
+            aggs.append(F.max(r.expectation.column).cast("string").alias(f"m{i}"))
+    return df.agg(*aggs).first().asDict()
+
+
 def evaluate(
     spark: SparkSession,
     contract: FeedContract,
@@ -244,13 +265,14 @@ def evaluate(
 ) -> tuple[list[ExpectationResult], DataFrame | None, DataFrame]:
     """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the input."""
     prepared = prepare(spark, contract, df, rules)
+    counts = native_counts(prepared, rules)  # also fills the cache GX then reads
     raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
     results = []
-    for r, res in zip(rules, raw, strict=True):
+    for i, (r, res) in enumerate(zip(rules, raw, strict=True)):
         table_level = r.fails is None
-        evaluated = 1 if table_level else int(res.get("element_count") or 0)
-        failed = (0 if res["success"] else 1) if table_level else int(res.get("unexpected_count") or 0)
-        observed = res.get("observed")
+        evaluated = 1 if table_level else int(counts["rows"])
+        failed = (0 if res["success"] else 1) if table_level else int(counts[f"f{i}"] or 0)
+        observed = res.get("observed") or counts.get(f"m{i}")
         results.append(
             ExpectationResult(
                 run_id=run_id,
@@ -272,7 +294,7 @@ def evaluate(
                 observed="" if observed is None else str(observed)[:1000],
             )
         )
-    failing = [r for r, res in zip(rules, results, strict=True) if res.failed and r.fails is not None]
+    bad = [r for r, res in zip(rules, results, strict=True) if res.failed and r.fails is not None]
     context = {
         "run_id": run_id,
         "feed": contract.key,
@@ -281,5 +303,5 @@ def evaluate(
         "stage": stage,
         "department": contract.department,
     }
-    rows = failing_rows(prepared, contract, failing, context) if failing else None
+    rows = failing_rows(prepared, contract, bad, context) if bad else None
     return results, rows, prepared

@@ -96,6 +96,7 @@ def test_raised_threshold_publishes_with_bad_rows_quarantined_and_named(qa_batch
     spark = get_spark()
     contract = contract_with(
         critical_mostly=0.85,
+        freshness={"column": "registered_on", "max_age_days": 36500},
         references=[{"column": "resident_id", "table": f"gold.{REF_TABLE}", "severity": "warning"}],
     )
     run = check_batch(spark, contract, "q1")
