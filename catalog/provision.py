@@ -40,14 +40,23 @@ def mask(column: Column | None, name: str) -> str:
 
 
 def gold_classification() -> dict[str, dict[str, Column]]:
-    """gold table → column → its contract column (PII kind and level), from every feed contract."""
+    """gold table → column → its classified column (PII kind and level), from the feed contracts and the
+    library contracts."""
+    from govlake.libraries import library_columns, load_libraries
+
+    feeds = load_contracts()
     out: dict[str, dict[str, Column]] = {}
-    for contract in load_contracts().values():
+    for contract in feeds.values():
         out.setdefault(contract.target.table, {}).update({c.name: c for c in contract.columns})
+    for table, lib in load_libraries().items():
+        out.setdefault(table, {}).update(library_columns(lib, feeds))
     return out
 
 
 def view_sql(req: ShareRequest, table: str, catalog: str, classes: dict[str, Column]) -> str:
+    unclassified = [c for c in req.columns if c not in classes]
+    if unclassified:  # fail closed: an unclassified column could be personal data
+        raise ValueError(f"{req.id}: gold.{table} has no classification for {unclassified}; not provisioned")
     cols = ",\n  ".join(mask(classes.get(c), c) for c in req.columns)
     where = ""
     if req.row_scope:  # column validated as identifier, prefix as digits

@@ -19,8 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from govlake.contracts import (
     LIBRARIES_DIR,
     SCHEMAS_DIR,
+    Column,
     ContractError,
     FeedContract,
+    Level,
+    PiiKind,
     identifier,
     load_contracts,
 )
@@ -44,6 +47,8 @@ class Attribute(_Model):
 class OutputColumn(_Model):
     name: str
     label: str = Field(min_length=1)
+    pii: PiiKind = "none"
+    level: Level = "L1"  # shares mask L3 and hide L4 columns, as for feed columns
 
     _name = field_validator("name")(identifier)
 
@@ -142,3 +147,15 @@ def load_libraries(root: Path = SCHEMAS_DIR) -> dict[str, Library]:
     libs = [load_library(p, feeds) for p in sorted((root / LIBRARIES_DIR).glob("*.yaml"))]
     libs.sort(key=lambda lib: lib.kind != "golden")
     return {lib.table: lib for lib in libs}
+
+
+def library_columns(lib: Library, feeds: dict[str, FeedContract]) -> dict[str, Column]:
+    """The classified columns of a library's gold table: a golden library's key and attributes take their
+    authoritative feed's classification (PII kind, level); a theme declares its own."""
+    if isinstance(lib, ThemeTable):
+        return {c.name: Column(name=c.name, label=c.label, pii=c.pii, level=c.level) for c in lib.columns}
+    base = feeds[lib.base[0]]
+    out = {lib.key: base.column(lib.key)}
+    for a in lib.attributes:
+        out[a.name] = feeds[a.authority[0]].column(a.name)
+    return out

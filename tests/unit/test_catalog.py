@@ -13,7 +13,7 @@ import yaml
 from catalog.engine import add_working_days, decide, decide_all
 from catalog.loader import CatalogError, load_catalog, load_request
 from catalog.models import Review, ShareRequest
-from catalog.provision import mask, view_sql
+from catalog.provision import gold_classification, mask, view_sql
 from catalog.report import build
 from govlake.contracts import get_contract
 from infra import trino_security
@@ -118,6 +118,19 @@ def test_view_masks_by_classification_and_applies_row_scope():
     assert mask(columns["gender"], "gender") == '"gender"'
     assert "WHERE starts_with(\"admin_code\", '4201')" in sql and "SECURITY DEFINER" in sql
     assert 'lake."share_civil_affairs"."r1"' in sql
+
+
+def test_library_tables_are_classified_and_unclassified_columns_are_refused():
+    classes = gold_classification()
+    base = classes["population_base"]  # golden: from the authoritative feed's contract
+    assert (base["resident_id"].level, base["address"].pii, base["gender"].level) == ("L3", "address", "L1")
+    theme = classes["theme_employment_social_security"]  # theme: declared in its library contract
+    sql = view_sql(request(columns=["resident_id", "insured_status"]), "theme_employment_social_security",
+                   "lake", theme)
+    assert 'concat(substr("resident_id", 1, 6)' in sql and '"insured_status"' in sql
+    person = classes["population_person"]
+    with pytest.raises(ValueError, match="no classification for \\['marital_status'\\]"):
+        view_sql(request(columns=["resident_id", "marital_status"]), "population_person", "lake", person)
 
 
 def test_report_counts_mounts_from_what_exists():
