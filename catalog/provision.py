@@ -76,8 +76,16 @@ class Provisioned:
     request_file: str
 
 
-# Called with each view created, e.g. to emit an OpenLineage event (view ← gold table, columns, request file).
-ON_PROVISIONED: list[Callable[[Provisioned], None]] = []
+def emit_lineage(p: Provisioned) -> None:
+    """An OpenLineage event: the view's columns ← the gold table's columns, with the request file."""
+    from govlake.lineage.emit import emit_view_lineage
+
+    gold = p.gold_table.split(".", 1)[1]
+    emit_view_lineage(p.view.split(".", 1)[1], {v: (gold, g) for v, g in p.columns.items()}, p.request_file)
+
+
+# Called with each view created (view ← gold table, columns, request file).
+ON_PROVISIONED: list[Callable[[Provisioned], None]] = [emit_lineage]
 
 
 def provision_share(cur, req: ShareRequest, decision: Decision, s: Settings) -> Provisioned:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from govlake.contracts import FeedContract
+from govlake.lineage.emit import emit_quality_assertions
 from quality import store
 from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
 from quality.suite import GATE, GOLD, build_rules
@@ -96,6 +97,7 @@ def _run(
     finally:
         prepared.unpersist()
     report.write_department(spark, contract.department)
+    emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
     return QualityRun(run_id, table, results, failing, docs / "index.html")
 
 
