@@ -117,7 +117,10 @@ def cmd_query(args: argparse.Namespace) -> int:
         cur = conn.cursor()
         cur.execute(args.sql)
         rows = cur.fetchall()
-        _print_rows([d[0] for d in cur.description], rows)
+        if cur.description is None:  # DDL and the like return no result set
+            print(cur.update_type or "done")
+        else:
+            _print_rows([d[0] for d in cur.description], rows)
     return 0
 
 
@@ -158,8 +161,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
             )
         )
     )
+    t0 = time.monotonic()
+    _demo_share_and_audit(args.batch)
+    timings["share, audit, lineage"] = time.monotonic() - t0
     print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     return 0
+
+
+def _demo_share_and_audit(batch: str) -> None:
+    """Decide and provision the catalog's share requests, read one share as its department, then load the
+    access log and the lineage and write the auditors' reports."""
+    from govlake.cli_catalog import cmd_audit, cmd_share
+    from govlake.cli_lineage import cmd_load, cmd_run_reports
+    from govlake.trino_client import connect
+
+    s = settings()
+    print("\nShare requests (catalog/requests):")
+    cmd_share(argparse.Namespace(action="provision", request=None, reviewer=None, reason=None, today=None))
+    view = f"{s.trino_catalog}.share_civil_affairs.mz_dibao_wuhan"
+    with connect(user="civil_affairs") as conn:
+        cur = conn.cursor()
+        cur.execute(f"SELECT * FROM {view} LIMIT 3")
+        print(f"\nAs civil_affairs: SELECT * FROM {view} LIMIT 3")
+        for row in cur.fetchall():
+            print("  " + " | ".join(str(v) for v in row))
+    cmd_audit(argparse.Namespace(action="load"))
+    cmd_load(argparse.Namespace(path=None, strict=False))
+    print("\nLineage reports:")
+    cmd_run_reports(argparse.Namespace(batch=batch, out=None))
+    print(f"Quality reports and Data Docs: {s.home / 'quality'}")
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:
