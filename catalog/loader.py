@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from catalog.models import Department, NegativeItem, NegativeList, Resource, Review, ShareRequest
 from govlake.config import REPO
+from govlake.contracts import read_mapping, validation_problems
 
 CATALOG_DIR = REPO / "catalog"
 
@@ -20,18 +20,11 @@ class CatalogError(ValueError):
 
 
 def _read(path: Path, model: type[BaseModel]):
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    data = read_mapping(path, "catalog file", CatalogError)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise CatalogError(f"{path}: {problems}") from exc
+        raise CatalogError(f"{path}: {validation_problems(exc)}") from exc
 
 
 @dataclass

@@ -161,20 +161,31 @@ class FeedContract(_Model):
         return {c.header: c for c in self.columns}
 
 
-def load_contract(path: Path) -> FeedContract:
+def read_mapping(path: Path, what: str, error: type[ValueError] = ContractError) -> dict:
+    """A YAML file whose top level is a mapping; any problem raises `error` naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContractError(f"{path}: cannot read contract: {exc}") from exc
+        raise error(f"{path}: cannot read {what}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ContractError(f"{path}: a contract must be a mapping at the top level")
+        raise error(f"{path}: a {what} must be a mapping at the top level")
+    return data
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """Pydantic's errors as `field.path: message; …`."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )
+
+
+def load_contract(path: Path) -> FeedContract:
+    data = read_mapping(path, "contract")
     try:
         contract = FeedContract.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ContractError(f"{path}: {problems}") from exc
+        raise ContractError(f"{path}: {validation_problems(exc)}") from exc
     expected = (contract.department, contract.feed)
     actual = (path.parent.name, path.stem)
     if actual != expected:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from govlake.contracts import (
@@ -26,6 +25,8 @@ from govlake.contracts import (
     PiiKind,
     identifier,
     load_contracts,
+    read_mapping,
+    validation_problems,
 )
 
 FEED_REF = r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$"
@@ -118,22 +119,14 @@ def _check_refs(lib: GoldenLibrary, feeds: dict[str, FeedContract]) -> None:
 
 
 def load_library(path: Path, feeds: dict[str, FeedContract] | None = None) -> Library:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ContractError(f"{path}: cannot read library contract: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContractError(f"{path}: a library contract must be a mapping")
+    data = read_mapping(path, "library contract")
     model = ThemeTable if data.get("kind") == "theme" else GoldenLibrary
     try:
         lib = model.model_validate(data)
         if isinstance(lib, GoldenLibrary):
             _check_refs(lib, feeds if feeds is not None else load_contracts())
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ContractError(f"{path}: {problems}") from exc
+        raise ContractError(f"{path}: {validation_problems(exc)}") from exc
     except ValueError as exc:
         raise ContractError(f"{path}: {exc}") from exc
     if path.stem != lib.table:
