@@ -7,9 +7,11 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from govlake.config import SPARK_PACKAGES, Settings, settings
+from govlake.config import REPO, SPARK_PACKAGES, Settings, settings
 from govlake.lineage.spark_conf import spark_lineage_conf
 from infra.java import spark_java_home
+
+LOG_CONFIG = REPO / "infra" / "spark-log4j2.properties"
 
 # Table features every engine we serve from can read (Trino 476, delta-rs): no deletion vectors,
 # no column mapping, classic checkpoints.
@@ -56,7 +58,10 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.databricks.delta.schema.autoMerge.enabled", "false")
         .config("spark.databricks.delta.properties.defaults.enableDeletionVectors", "false")
-        .config("spark.driver.extraJavaOptions", "-Dfile.encoding=UTF-8")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dfile.encoding=UTF-8 -Dlog4j2.configurationFile={LOG_CONFIG}",
+        )
         # Delta rebuilds table state with this many tasks (default 50); each task compiles a large
         # projection, which dominates small commits on a few cores.
         .config(
