@@ -108,6 +108,16 @@ def _emit(
     return run.runId
 
 
+def _job(name: str, description: str, source: Path | None = None) -> Job:
+    """A job in our namespace with its documentation and, if given, the file that defines it."""
+    facets: dict = {"documentation": documentation_job.DocumentationJobFacet(description=description)}
+    if source is not None:
+        facets["sourceCodeLocation"] = source_code_location_job.SourceCodeLocationJobFacet(
+            type="file", url=source.resolve().as_uri()
+        )
+    return Job(namespace=JOB_NAMESPACE, name=name, facets=facets)
+
+
 def emit_contract_lineage(
     contract: FeedContract, batch_id: str, files: list[Path], s: Settings | None = None
 ) -> str | None:
@@ -136,18 +146,11 @@ def emit_contract_lineage(
     output = OutputDataset(
         namespace=NAMESPACE, name=bronze, facets={"columnLineage": _column_lineage(mapping, "CONTRACT")}
     )
-    job = Job(
-        namespace=JOB_NAMESPACE,
-        name=f"feed.{contract.key}.contract",
-        facets={
-            "documentation": documentation_job.DocumentationJobFacet(
-                description=f"{contract.department_name} {contract.title}: batch {batch_id}, columns "
-                f"mapped as declared in schemas/{contract.department}/{contract.feed}.yaml"
-            ),
-            "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
-                type="file", url=(s.repo / "schemas" / contract.department / f"{contract.feed}.yaml").as_uri()
-            ),
-        },
+    job = _job(
+        f"feed.{contract.key}.contract",
+        f"{contract.department_name} {contract.title}: batch {batch_id}, columns "
+        f"mapped as declared in schemas/{contract.department}/{contract.feed}.yaml",
+        s.repo / "schemas" / contract.department / f"{contract.feed}.yaml",
     )
     return _emit(job, inputs, [output], s)
 
@@ -162,18 +165,7 @@ def emit_view_lineage(
     }
     tables = sorted({table for table, _ in column_map.values()})
     request = Path(request_file)
-    job = Job(
-        namespace=JOB_NAMESPACE,
-        name=f"share.{view}",
-        facets={
-            "documentation": documentation_job.DocumentationJobFacet(
-                description=f"share view {view} provisioned from {request.name}"
-            ),
-            "sourceCodeLocation": source_code_location_job.SourceCodeLocationJobFacet(
-                type="file", url=request.resolve().as_uri()
-            ),
-        },
-    )
+    job = _job(f"share.{view}", f"share view {view} provisioned from {request.name}", request)
     inputs = [InputDataset(namespace=NAMESPACE, name=t) for t in tables]
     output = OutputDataset(
         namespace=NAMESPACE, name=view, facets={"columnLineage": _column_lineage(sources, "VIEW")}
@@ -192,14 +184,6 @@ def emit_quality_assertions(
             for name, ok, column in assertions
         ]
     )
-    job = Job(
-        namespace=JOB_NAMESPACE,
-        name=f"quality.{table}",
-        facets={
-            "documentation": documentation_job.DocumentationJobFacet(
-                description=f"quality gate on {table}, batch {batch_id}"
-            )
-        },
-    )
+    job = _job(f"quality.{table}", f"quality gate on {table}, batch {batch_id}")
     dataset = InputDataset(namespace=NAMESPACE, name=table, inputFacets={"dataQualityAssertions": facet})
     return _emit(job, [dataset], [], s)
