@@ -43,28 +43,15 @@ def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
             "spark.openlineage.transport.type": "file",
             "spark.openlineage.transport.location": str(folder / f"{stamp}-{os.getpid()}.jsonl"),
         }
-    parent = [os.environ.get(k, "") for k in PARENT_ENV]
-    if all(parent):
-        conf |= dict(
-            zip(
-                (
-                    "spark.openlineage.parentJobNamespace",
-                    "spark.openlineage.parentJobName",
-                    "spark.openlineage.parentRunId",
-                ),
-                parent, strict=False,
-            )
-        )
-        root = [os.environ.get(k, "") for k in ROOT_ENV]
-        if all(root):
-            conf |= dict(
-                zip(
-                    (
-                        "spark.openlineage.rootParentJobNamespace",
-                        "spark.openlineage.rootParentJobName",
-                        "spark.openlineage.rootParentRunId",
-                    ),
-                    root, strict=False,
-                )
-            )
+    parent = _from_env(PARENT_ENV, "spark.openlineage.parent")
+    if parent:
+        conf |= parent | _from_env(ROOT_ENV, "spark.openlineage.rootParent")
     return conf
+
+
+def _from_env(names: tuple[str, str, str], prefix: str) -> dict[str, str]:
+    """`<prefix>JobNamespace`, `<prefix>JobName`, `<prefix>RunId` from the three variables, if all are set."""
+    values = [os.environ.get(k, "") for k in names]
+    if not all(values):
+        return {}
+    return dict(zip((f"{prefix}JobNamespace", f"{prefix}JobName", f"{prefix}RunId"), values, strict=True))
