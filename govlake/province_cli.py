@@ -21,6 +21,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         args.enterprises,
         args.defect_rate,
         args.conflict_rate,
+        args.changes,
     )
     print(f"{len(d.rows)} feeds, {sum(d.rows.values())} rows in {time.monotonic() - t0:.1f}s")
     print(f"defect manifest: {d.manifest_path}")
@@ -60,6 +61,12 @@ def add_province_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--batch", default="20261123")
     g.add_argument("--defect-rate", type=float, default=0.002, help="share of rows per defect kind")
     g.add_argument("--conflict-rate", type=float, default=0.01, help="share of verified rows in conflict")
+    g.add_argument(
+        "--changes",
+        type=float,
+        default=0.0,
+        help="a later day: share of residents moved, entities deregistered, certificates revoked (e.g. 0.01)",
+    )
     g.set_defaults(fn=cmd_generate)
     r = ps.add_parser("run", help="every feed in one process, then the libraries, feedback and Trino")
     r.add_argument("--batch", default="20261123")

@@ -3,6 +3,7 @@ custom expectations. Everything else about a suite is derived from the contract'
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -41,14 +42,33 @@ class Freshness(_Model):
     severity: Severity = "warning"
 
 
+TABLE_NAME = r"(bronze|silver|gold|governance)\.[a-z][a-z0-9_]{0,62}"
+
+
 class Reference(_Model):
-    """一致性 across tables: every non-null `column` exists in `table` (`<schema>.<table>`) `ref_column`."""
+    """一致性 across tables: every non-null `column` exists in `table` (`<schema>.<table>`) `ref_column`,
+    or in one of `or_in` (`<schema>.<table>.<column>`), e.g. a holder in the population or legal-person
+    library. A target table that does not exist yet is left out; with none left the check is skipped."""
 
     column: str
-    table: str = Field(pattern=r"^(bronze|silver|gold|governance)\.[a-z][a-z0-9_]{0,62}$")
+    table: str = Field(pattern=f"^{TABLE_NAME}$")
     ref_column: str | None = None
+    or_in: list[str] = []
     severity: Severity = "critical"
     mostly: float | None = Field(None, gt=0, le=1)
+
+    @field_validator("or_in")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        for t in value:
+            if not re.fullmatch(f"{TABLE_NAME}\\.[a-z][a-z0-9_]{{0,62}}", t):
+                raise ValueError(f"or_in target {t!r} is not <schema>.<table>.<column>")
+        return value
+
+    def targets(self) -> list[tuple[str, str, str]]:
+        """(schema, table, column) of every place the value may be found."""
+        first = (*self.table.split("."), self.ref_column or self.column)
+        return [first, *(tuple(t.split(".")) for t in self.or_in)]  # type: ignore[misc]
 
 
 class CustomExpectation(_Model):

@@ -7,6 +7,7 @@ in one more pass, only for expectations that found any. Data Docs are built per 
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass
 from functools import reduce
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
+from delta.tables import DeltaTable
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark import StorageLevel
@@ -28,6 +30,7 @@ from jobs.ingest import EXTRA
 from jobs.refine import QUARANTINE, SILVER, _clean, _typed
 from quality.suite import Rule
 
+log = logging.getLogger(__name__)
 META_COLUMNS = ("_source_file", "_line")
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
@@ -104,7 +107,32 @@ def gold_frame(spark: SparkSession, contract: FeedContract) -> DataFrame:
     )
 
 
-def prepare(spark: SparkSession, contract: FeedContract, df: DataFrame, rules: list[Rule]) -> DataFrame:
+def reference_keys(spark: SparkSession, contract: FeedContract) -> dict[str, tuple[str, DataFrame]]:
+    """`_ref_<i>` → (the checked column, the distinct keys of every existing target of reference i).
+    A reference none of whose target tables exists yet is left out (its rule is then skipped)."""
+    out = {}
+    for i, ref in enumerate(contract.quality.references if contract.quality else []):
+        alias = f"_ref_{i}"
+        frames = [
+            spark.read.format("delta")
+            .load(tables.path(schema, table))
+            .select(F.col(col).cast("string").alias(alias))
+            for schema, table, col in ref.targets()
+            if DeltaTable.isDeltaTable(spark, tables.path(schema, table))
+        ]
+        if frames:
+            keys = reduce(DataFrame.unionByName, frames).where(F.col(alias).isNotNull()).distinct()
+            out[alias] = (ref.column, keys)
+    return out
+
+
+def prepare(
+    spark: SparkSession,
+    contract: FeedContract,
+    df: DataFrame,
+    rules: list[Rule],
+    references: dict[str, tuple[str, DataFrame]],
+) -> DataFrame:
     """Add the helper columns the rules need and their flags, then cache: every later pass reads this."""
     needs = {n for r in rules for n in r.needs}
     divisions = (
@@ -119,17 +147,8 @@ def prepare(spark: SparkSession, contract: FeedContract, df: DataFrame, rules: l
         if f"_division_{c.name}" in needs:
             current = divisions.where("current").select(F.col("code").alias(f"_division_{c.name}"))
             df = df.join(F.broadcast(current), F.col(c.name) == F.col(f"_division_{c.name}"), "left")
-    q = contract.quality
-    for i, ref in enumerate(q.references if q else []):
-        schema, table = ref.table.split(".")
-        keys = (
-            spark.read.format("delta")
-            .load(tables.path(schema, table))
-            .select(F.col(ref.ref_column or ref.column).alias(f"_ref_{i}"))
-            .where(F.col(f"_ref_{i}").isNotNull())
-            .distinct()
-        )
-        df = df.join(keys, F.col(ref.column) == F.col(f"_ref_{i}"), "left")
+    for alias, (column, keys) in references.items():
+        df = df.join(keys, F.col(column).cast("string") == F.col(alias), "left")
     if "_key_count" in needs:
         key = [F.col(k) for k in contract.primary_key]
         df = df.withColumn(
@@ -264,7 +283,12 @@ def evaluate(
     docs_dir: Path | None,
 ) -> tuple[list[ExpectationResult], DataFrame | None, DataFrame]:
     """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the input."""
-    prepared = prepare(spark, contract, df, rules)
+    references = reference_keys(spark, contract)
+    skipped = [r.name for r in rules if any(n.startswith("_ref_") and n not in references for n in r.needs)]
+    if skipped:
+        log.warning("%s: no target table of %s exists yet; skipped", contract.key, ", ".join(skipped))
+        rules = [r for r in rules if r.name not in skipped]
+    prepared = prepare(spark, contract, df, rules, references)
     counts = native_counts(prepared, rules)  # also fills the cache GX then reads
     raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
     results = []

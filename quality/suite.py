@@ -216,8 +216,9 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
         )
     for i, ref in enumerate(b.q.references):
         flag = f"_ref_{i}"
+        places = "_or_".join(f"{schema}_{table}" for schema, table, _ in ref.targets())
         b.add(
-            f"{ref.column}.exists_in_{ref.table.replace('.', '_')}",
+            f"{ref.column}.exists_in_{places}",
             "consistency",
             ref.column,
             lambda col=ref.column, flag=flag: F.col(col).isNotNull() & F.col(flag).isNull(),
@@ -245,10 +246,45 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
             ce.name or f"custom.{i}_{ce.type}",
             ce.dimension,
             ce.kwargs.get("column"),
-            None,
+            custom_fails(ce.type, ce.kwargs),
             impl,
             severity=ce.severity,
             mostly=None,
             **ce.kwargs,
         )
     return b.rules
+
+
+def custom_fails(kind: str, kw: dict) -> Callable[[], Column] | None:
+    """The failing-row expression of a custom column-map expectation GX's Spark engine would count
+    (nulls are skipped, as GX does), so its failing rows are named like the generated ones; None for the
+    others (their verdict and observed value come from GX alone)."""
+    column = kw.get("column")
+    if not column:
+        return None
+
+    def v() -> Column:
+        return F.col(column)
+
+    def between(x: Column, low: object, high: object) -> Column:
+        low_ok = F.lit(True) if low is None else (x > low if kw.get("strict_min") else x >= low)
+        high_ok = F.lit(True) if high is None else (x < high if kw.get("strict_max") else x <= high)
+        return ~(low_ok & high_ok)
+
+    failing: dict[str, Callable[[], Column]] = {
+        "expect_column_values_to_not_be_null": lambda: v().isNull(),
+        "expect_column_values_to_be_between": lambda: between(v(), kw.get("min_value"), kw.get("max_value")),
+        "expect_column_values_to_be_in_set": lambda: ~v().isin(list(kw.get("value_set", []))),
+        "expect_column_values_to_not_be_in_set": lambda: v().isin(list(kw.get("value_set", []))),
+        "expect_column_values_to_match_regex": lambda: ~v().rlike(kw["regex"]),
+        "expect_column_values_to_not_match_regex": lambda: v().rlike(kw["regex"]),
+        "expect_column_value_lengths_to_be_between": lambda: between(
+            F.length(v()), kw.get("min_value"), kw.get("max_value")
+        ),
+    }
+    make = failing.get(kind)
+    if make is None:
+        return None
+    if kind == "expect_column_values_to_not_be_null":
+        return make
+    return lambda: v().isNotNull() & make()

@@ -52,12 +52,15 @@ def population(seed: int, persons: int, moved_fraction: float = 0.0) -> list[Per
     """`persons` residents for `seed`; `moved_fraction` of them moved since (a later day's snapshot)."""
     factory = PersonFactory(seed)
     people = [factory.person() for _ in range(persons)]
-    if moved_fraction:
-        mover = PersonFactory(seed + 1)
-        mover.rng = random.Random(f"{seed}:moves:{moved_fraction}")
-        chosen = set(mover.rng.sample(range(persons), round(persons * moved_fraction)))
-        people = [mover.move(p) if i in chosen else p for i, p in enumerate(people)]
-    return people
+    return relocate(seed, people, moved_fraction) if moved_fraction else people
+
+
+def relocate(seed: int, people: list[Person], fraction: float) -> list[Person]:
+    """The same residents with `fraction` of them moved to another county (chosen by `seed`)."""
+    mover = PersonFactory(seed + 1)
+    mover.rng = random.Random(f"{seed}:moves:{fraction}")
+    chosen = set(mover.rng.sample(range(len(people)), round(len(people) * fraction)))
+    return [mover.move(p) if i in chosen else p for i, p in enumerate(people)]
 
 
 def write_delivery(

@@ -85,6 +85,17 @@ class PersonFactory:
             self._by_year[year] = [c for c in self._all_counties if c.valid_in(year)]
         return self._by_year[year]
 
+    def _new_id(self, birthplace: Division, birth: dt.date, gender: str) -> str:
+        r = self.rng
+        while True:
+            sequence = r.randrange(0, 999)
+            if (sequence % 2 == 1) != (gender == "1"):
+                sequence += 1
+            rid = resident_id(birthplace.code, birth, sequence)
+            if rid not in self._issued:
+                self._issued.add(rid)
+                return rid
+
     def person(self) -> Person:
         r = self.rng
         county = r.choice(self.counties)
@@ -94,14 +105,7 @@ class PersonFactory:
         if r.random() >= 0.85 or not county.valid_in(birth.year):
             birthplace = r.choice(self._counties_in(birth.year))
         gender = "1" if r.random() < 0.51 else "2"
-        while True:
-            sequence = r.randrange(0, 999)
-            if (sequence % 2 == 1) != (gender == "1"):
-                sequence += 1
-            rid = resident_id(birthplace.code, birth, sequence)
-            if rid not in self._issued:
-                self._issued.add(rid)
-                break
+        rid = self._new_id(birthplace, birth, gender)
         registered = birth + dt.timedelta(days=r.randint(0, max(0, (TODAY - birth).days)))
         return Person(
             resident_id=rid,
@@ -112,6 +116,25 @@ class PersonFactory:
             admin_code=county.code,
             address=self.address(county),
             phone=self.phone(),
+            registered_on=registered,
+        )
+
+    def newborn(self, born: dt.date, registered: dt.date, taken: set[str]) -> Person:
+        """A baby born on `born` in a current county, registered (户口登记) on `registered`; its ID avoids
+        `taken` (the residents already delivered)."""
+        self._issued |= taken
+        r = self.rng
+        county = r.choice(self.counties)
+        gender = "1" if r.random() < 0.51 else "2"
+        return Person(
+            resident_id=self._new_id(county, born, gender),
+            name=self.name(),
+            gender=gender,
+            birth_date=born,
+            ethnicity=r.choice(ETHNICITIES),
+            admin_code=county.code,
+            address=self.address(county),
+            phone=self.phone(),  # a parent's contact number
             registered_on=registered,
         )
 

@@ -29,7 +29,7 @@ from govlake.contracts import Column, FeedContract, load_contracts
 from govlake.divisions import by_code, current_counties
 from govlake.libraries import GoldenLibrary, load_libraries
 from govlake.synthetic.enterprises import LegalPerson, LegalPersonFactory
-from govlake.synthetic.household import UNKNOWN_CODES, _break_check_digit, population
+from govlake.synthetic.household import UNKNOWN_CODES, _break_check_digit, population, relocate
 from govlake.synthetic.people import HUBEI, TODAY, Person, PersonFactory
 
 Row = dict[str, str]
@@ -71,11 +71,14 @@ def _age(p: Person) -> int:
     return (TODAY - p.birth_date).days // 365
 
 
-def build_rows(seed: int, persons: int, enterprises: int, moved: float = 0.0) -> dict[str, list[Row]]:
-    """Clean rows of every feed, by `<department>/<feed>`, values as delivered text (ISO dates).
-    `moved`: share of residents who moved to another county since day 1 (a later day's delivery)."""
+def build_rows(
+    seed: int, persons: int, enterprises: int, changes: float = 0.0
+) -> tuple[dict[str, list[Row]], dict[str, list[str]]]:
+    """Clean rows of every feed, by `<department>/<feed>`, values as delivered text (ISO dates), and the
+    changes since day 1 by kind (see `day2_changes`; none when `changes` is 0)."""
     r = random.Random(f"{seed}:province")
-    people = population(seed, persons, moved)
+    day1 = population(seed, persons)
+    people = relocate(seed, day1, changes) if changes else day1
     counties = current_counties(HUBEI)
     adults = [p.resident_id for p in people if _age(p) >= 22]
     lp_factory = LegalPersonFactory(seed, counties, adults)
@@ -184,7 +187,56 @@ def build_rows(seed: int, persons: int, enterprises: int, moved: float = 0.0) ->
     _legal_person_rows(r, lps, rows)
     _spatial_rows(r, counties, rows)
     _credit_and_certificates(r, people, lps, marital, rows)
-    return rows
+    changed = day2_changes(seed, changes, day1, people, rows) if changes else {}
+    return rows, changed
+
+
+def day2_changes(
+    seed: int, share: float, day1: list[Person], people: list[Person], rows: dict[str, list[Row]]
+) -> dict[str, list[str]]:
+    """A later day's delivery: `share` of residents moved (`day1` → `people`), about a quarter of that
+    share of newborns registered, `share` of operating market entities deregistered (注销, in Market
+    Regulation and Taxation alike) and `share` of valid certificates revoked (注销). Returns the keys."""
+    r = random.Random(f"{seed}:day2:{share}")
+    changed = {"moved": [b.resident_id for a, b in zip(day1, people, strict=True) if a != b]}
+    registered = TODAY + dt.timedelta(days=1)
+    factory = PersonFactory(seed + 2)
+    taken = {p.resident_id for p in people}
+    babies = [
+        factory.newborn(TODAY - dt.timedelta(days=r.randrange(1, 30)), registered, taken)
+        for _ in range(max(1, round(len(people) * share / 4)))
+    ]
+    rows["public_security/household_register"] += [
+        {
+            "resident_id": p.resident_id,
+            "name": p.name,
+            "gender": p.gender,
+            "birth_date": _d(p.birth_date),
+            "ethnicity": p.ethnicity,
+            "admin_code": p.admin_code,
+            "address": p.address,
+            "phone": p.phone,
+            "registered_on": _d(p.registered_on),
+        }
+        for p in babies
+    ]
+    changed["born"] = [p.resident_id for p in babies]
+    market = rows["market_regulation/enterprise_register"]
+    operating = [row for row in market if row["status"] == "存续"]
+    closing = r.sample(operating, min(len(operating), max(1, round(len(operating) * share))))
+    for row in closing:
+        row["status"] = "注销"
+    changed["deregistered"] = [row["credit_code"] for row in closing]
+    gone = set(changed["deregistered"])
+    for row in rows["taxation/taxpayer_register"]:
+        if row["credit_code"] in gone:
+            row["tax_status"] = "注销"
+    valid = [row for row in rows["gov_services/certificate"] if row["status"] == "有效"]
+    revoked = r.sample(valid, min(len(valid), max(1, round(len(valid) * share))))
+    for row in revoked:
+        row["status"] = "注销"
+    changed["revoked"] = [row["certificate_no"] for row in revoked]
+    return changed
 
 
 def _legal_person_rows(r: random.Random, lps: list[LegalPerson], rows: dict[str, list[Row]]) -> None:
@@ -422,7 +474,7 @@ def inject_conflicts(
                     and row[lib.key] in authority
                     and (lib.key, row[lib.key]) not in protected
                 ]
-                n = min(len(candidates), max(1, round(len(candidates) * rate))) if candidates else 0
+                n = min(len(candidates), max(1, round(len(candidates) * rate))) if candidates and rate else 0
                 col = feeds[ref].column(attr.name)
                 for i, row in enumerate(r.sample(candidates, n)):
                     auth_ref, auth_value = authority[row[lib.key]]
@@ -460,7 +512,7 @@ def inject_defects(
     contract: FeedContract, rows: list[Row], rate: float, protected: set[tuple[str, str]], r: random.Random
 ) -> list[dict[str, Any]]:
     """Quarantine defects at known counts; returns (line, reason) for each. Duplicates are appended."""
-    if len(rows) < 20:
+    if len(rows) < 20 or not rate:
         return []
     key = contract.primary_key[0]
     free = [i for i, row in enumerate(rows) if (key, row[key]) not in protected]
@@ -574,13 +626,14 @@ def generate(
     enterprises: int = 200,
     defect_rate: float = 0.002,
     conflict_rate: float = 0.01,
-    moved: float = 0.0,
+    changes: float = 0.0,
     feeds_only: list[str] | None = None,
 ) -> ProvinceDelivery:
-    """Writes the delivery of every feed (or only `feeds_only`) and the defect manifest."""
+    """Writes the delivery of every feed (or only `feeds_only`) and the defect manifest. `changes` > 0
+    makes a later day's delivery of the same province (moves, births, deregistrations, revocations)."""
     feeds = load_contracts()
     libraries = [lib for lib in load_libraries().values() if isinstance(lib, GoldenLibrary)]
-    rows = build_rows(seed, persons, enterprises, moved)
+    rows, changed = build_rows(seed, persons, enterprises, changes)
     r = random.Random(f"{seed}:defects:{batch_id}")
     conflicts, protected = inject_conflicts(rows, feeds, libraries, conflict_rate, r)
     if feeds_only is not None:
@@ -611,6 +664,7 @@ def generate(
                 "quarantine": out.quarantine,
                 "conflicts": conflicts,
                 "schema_drift": out.drift,
+                "changes": changed,
             },
             ensure_ascii=False,
             indent=1,

@@ -13,7 +13,8 @@ from govlake import province
 from govlake.config import settings
 from govlake.contracts import load_contracts
 from govlake.libraries import load_libraries
-from govlake.synthetic.province import generate
+from govlake.synthetic.province import generate, manifest_path
+from jobs.spark import get_spark
 
 SEED, PERSONS, ENTERPRISES = 7, 1200, 150
 DAY1, DAY2 = "20261123", "20261124"
@@ -162,23 +163,46 @@ def test_a_trino_query_per_library(day1, sql):
     assert (feedback / "index.html").exists() and (feedback / "hrss.csv").exists()
 
 
-def test_day2_moves_are_merged_with_history(day1, sql):
+def test_a_thematic_column_traces_through_the_golden_library_to_the_department_file(day1, sql):
+    from govlake.lineage import report
+    from govlake.lineage.trace import load_graph
+    from govlake.trino_tables import register
+    from jobs.lineage_load import TABLES, load
+    from jobs.spark import stop_spark
+
+    stop_spark()  # the listener flushes its last events when the session ends
+    load(get_spark())
+    register(TABLES)
+    r = report.build(load_graph(sql), "gold.theme_employment_social_security.name", sql)
+    hops = {(d, str(e.source)) for d, e in r.upstream}
+    assert (1, "gold.population_base.name") in hops
+    assert (2, "gold.population_person.name") in hops
+    assert (3, "silver.public_security__household_register.name") in hops
+    assert {(o["department"], o["batch"]) for o in r.origins} >= {("public_security", DAY1)}
+
+
+def test_day2_moves_births_deregistrations_and_revocations_are_merged_with_history(day1, sql):
     manifest, _ = day1
-    generate(
-        settings().landing,
-        DAY2,
-        SEED,
-        PERSONS,
-        ENTERPRISES,
-        moved=0.01,
-        feeds_only=["public_security/household_register"],
-    )
-    province.run_feed("public_security/household_register", DAY2)
-    province.build_one(load_libraries()["population_base"], DAY2)
+    feeds = [
+        "public_security/household_register",
+        "market_regulation/enterprise_register",
+        "gov_services/certificate",
+    ]
+    generate(settings().landing, DAY2, SEED, PERSONS, ENTERPRISES, 0.0, 0.0, changes=0.01, feeds_only=feeds)
+    changes = json.loads(manifest_path(settings().landing, DAY2).read_text(encoding="utf-8"))["changes"]
+    before = sql('SELECT max(version) FROM lake.gold."certificate_library$history"')[0][0]
+    for feed in feeds:
+        province.run_feed(feed, DAY2)
+    libraries = load_libraries()
+    for name in ("population_base", "legal_person_base", "certificate_library"):
+        province.build_one(libraries[name], DAY2)
+
+    # moves: a closed and a current version, so "where did this person live on date D" has one answer
     changed = sql(
         "SELECT resident_id FROM lake.gold.population_base GROUP BY resident_id HAVING count(*) = 2"
     )
-    assert 0.005 * PERSONS <= len(changed) <= 0.015 * PERSONS
+    assert {c[0] for c in changed} <= set(changes["moved"])
+    assert len(changed) >= 0.9 * len(changes["moved"]) > 0
     who = changed[0][0]
 
     def lived(day: dt.date) -> list[list]:
@@ -188,13 +212,39 @@ def test_day2_moves_are_merged_with_history(day1, sql):
             [who, day, day],
         )
 
-    before, after = lived(dt.date(2026, 11, 23)), lived(dt.date(2026, 11, 24))
-    assert len(before) == len(after) == 1 and before != after
+    was, now = lived(dt.date(2026, 11, 23)), lived(dt.date(2026, 11, 24))
+    assert len(was) == len(now) == 1 and was != now
     assert (
-        after[0][0]
+        now[0][0]
         == sql("SELECT admin_code FROM lake.gold.population_person WHERE resident_id = ?", [who])[0][0]
     )
-    # the verification conflicts still equal the injected ones (a move is not a conflict)
+    # births: one current version from the day of the delivery
+    assert sql(
+        "SELECT count(*), min(_valid_from), bool_and(_is_current) FROM lake.gold.population_base "
+        "WHERE contains(?, resident_id)",
+        [changes["born"]],
+    ) == [[len(changes["born"]), dt.date(2026, 11, 24), True]]
+    # deregistrations: 存续 closed on day 2, 注销 current
+    history = sql(
+        "SELECT credit_code, array_join(array_agg(status ORDER BY _valid_from), '→') "
+        "FROM lake.gold.legal_person_base WHERE contains(?, credit_code) GROUP BY credit_code",
+        [changes["deregistered"]],
+    )
+    assert {h[1] for h in history} <= {"存续→注销", "注销"}
+    assert sum(h[1] == "存续→注销" for h in history) >= 0.9 * len(changes["deregistered"]) > 0
+    # revocations: 注销 now; the certificate library's previous version (Delta time travel) says 有效
+    revoked = changes["revoked"]
+    assert sql(
+        "SELECT DISTINCT status FROM lake.gold.certificate_library WHERE contains(?, certificate_no)",
+        [revoked],
+    ) == [["注销"]]
+    earlier = sql(
+        f"SELECT DISTINCT status FROM lake.gold.certificate_library FOR VERSION AS OF {int(before)} "
+        "WHERE contains(?, certificate_no)",
+        [revoked],
+    )
+    assert earlier == [["有效"]]
+    # a change is not a conflict: the verification conflicts still equal the injected ones
     assert sql("SELECT count(*) FROM lake.governance.verification_conflict")[0][0] == len(
         manifest["conflicts"]
     )

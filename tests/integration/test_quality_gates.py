@@ -35,6 +35,21 @@ QA = HOUSEHOLD.model_copy(
     }
 )
 REF_TABLE = "quality_test_population"  # the "population library" a certificate feed must match
+REF_OTHER = "quality_test_newborns"  # a second place the ID may be found (`or_in`)
+REFERENCE = {
+    "column": "resident_id",
+    "table": f"gold.{REF_TABLE}",
+    "or_in": [f"gold.{REF_OTHER}.rid", "gold.quality_test_not_built_yet.resident_id"],
+    "severity": "warning",
+}
+REF_RULE = f"resident_id.exists_in_gold_{REF_TABLE}_or_gold_{REF_OTHER}_or_gold_quality_test_not_built_yet"
+NAME_RULE = {  # a custom expectation whose failing rows are named too
+    "type": "expect_column_value_lengths_to_be_between",
+    "kwargs": {"column": "name", "min_value": 2, "max_value": 2},
+    "name": "name.two_characters",
+    "dimension": "conformity",
+    "severity": "warning",
+}
 
 
 def contract_with(**block):
@@ -74,9 +89,12 @@ def qa_batch(trino_server):
     publish(spark, QA, "q0")
     people, delivery = deliver(QA, "q1")
     to_silver(QA, "q1")
-    # The population library the reference check looks in: everyone but the first 50 persons.
+    # The population library the reference check looks in: everyone but the first 50 persons; the
+    # first 20 of those are in a second table.
     ref = spark.createDataFrame([(p.resident_id,) for p in people[50:]], "resident_id string")
     ref.write.format("delta").mode("overwrite").save(tables.path(GOLD, REF_TABLE))
+    other = spark.createDataFrame([(p.resident_id,) for p in people[:20]], "rid string")
+    other.write.format("delta").mode("overwrite").save(tables.path(GOLD, REF_OTHER))
     register_tables(QA)
     return people, delivery
 
@@ -97,7 +115,8 @@ def test_raised_threshold_publishes_with_bad_rows_quarantined_and_named(qa_batch
     contract = contract_with(
         critical_mostly=0.85,
         freshness={"column": "registered_on", "max_age_days": 36500},
-        references=[{"column": "resident_id", "table": f"gold.{REF_TABLE}", "severity": "warning"}],
+        references=[REFERENCE],
+        expectations=[NAME_RULE],
     )
     run = check_batch(spark, contract, "q1")
     assert not run.blocking
@@ -135,10 +154,13 @@ def test_raised_threshold_publishes_with_bad_rows_quarantined_and_named(qa_batch
     )
     line = delivery.defects["BAD_CHECK_DIGIT"][0]
     assert bad_id[0][:4] == [by_line[line]["公民身份号码"]] * 2 + ["accuracy", "critical"]
-    # Cross-table check: IDs not in the population library (50 left out, plus the broken check digits).
-    known = {p.resident_id for p in people[50:]}
+    # Cross-table check: IDs in neither table (30 left out, plus the broken check digits); the third
+    # target does not exist yet and is left out.
+    known = {p.resident_id for p in people[50:] + people[:20]}
     missing = sorted(n for n, row in by_line.items() if row["公民身份号码"] not in known)
-    assert lines("resident_id.exists_in_gold_quality_test_population") == missing
+    assert lines(REF_RULE) == missing
+    # A custom expectation's failing rows: names longer than two characters (missing names skipped).
+    assert lines("name.two_characters") == sorted(n for n, row in by_line.items() if len(row["姓名"]) > 2)
     # The scorecard: one row per expectation with evaluated, failed and score.
     card = {
         r[0]: r[1:]
@@ -149,8 +171,9 @@ def test_raised_threshold_publishes_with_bad_rows_quarantined_and_named(qa_batch
         )
     }
     assert card["resident_id.check_digit"] == ["accuracy", 2100, 100, pytest.approx(1 - 100 / 2100), True]
-    assert card["resident_id.exists_in_gold_quality_test_population"][0] == "consistency"
-    assert card["resident_id.exists_in_gold_quality_test_population"][4] is False  # a warning, not a block
+    assert card[REF_RULE][0] == "consistency"
+    assert card[REF_RULE][4] is False  # a warning, not a block
+    assert card["name.two_characters"][:3] == ["conformity", 2100, len(lines("name.two_characters"))]
     assert {r[0] for r in card.values()} == {
         "conformity",
         "accuracy",

@@ -125,8 +125,9 @@ def test_library_tables_are_classified_and_unclassified_columns_are_refused():
     base = classes["population_base"]  # golden: from the authoritative feed's contract
     assert (base["resident_id"].level, base["address"].pii, base["gender"].level) == ("L3", "address", "L1")
     theme = classes["theme_employment_social_security"]  # theme: declared in its library contract
-    sql = view_sql(request(columns=["resident_id", "insured_status"]), "theme_employment_social_security",
-                   "lake", theme)
+    sql = view_sql(
+        request(columns=["resident_id", "insured_status"]), "theme_employment_social_security", "lake", theme
+    )
     assert 'concat(substr("resident_id", 1, 6)' in sql and '"insured_status"' in sql
     person = classes["population_person"]
     with pytest.raises(ValueError, match="no classification for \\['marital_status'\\]"):

@@ -41,3 +41,24 @@ def test_birth_date_and_gender_from_id(spark):
         checks.resident_id_gender(F.col("rid")).alias("g"),
     ).collect()
     assert [(str(r.d), r.g) for r in rows] == [("1949-12-31", "2"), ("1990-01-01", "1")]
+
+
+def test_custom_map_expectations_name_the_rows_gx_counts_as_failing(spark):
+    from quality.suite import custom_fails
+
+    assert custom_fails("expect_table_row_count_to_be_between", {"min_value": 1}) is None
+    df = spark.createDataFrame(
+        [(1.0, "a1"), (7.5, "b"), (15.0, None), (None, "ccc")], "ph double, code string"
+    )
+    cases = [
+        ("expect_column_values_to_be_between", "ph", {"min_value": 0, "max_value": 14}, [15.0]),
+        ("expect_column_values_to_be_between", "ph", {"min_value": 1, "strict_min": True}, [1.0]),
+        ("expect_column_values_to_match_regex", "code", {"regex": "^[a-z][0-9]$"}, ["b", "ccc"]),
+        ("expect_column_values_to_be_in_set", "code", {"value_set": ["a1", "b"]}, ["ccc"]),
+        ("expect_column_values_to_not_be_null", "code", {}, [None]),
+        ("expect_column_value_lengths_to_be_between", "code", {"min_value": 2, "max_value": 2}, ["b", "ccc"]),
+    ]
+    for kind, column, kwargs, expected in cases:
+        fails = custom_fails(kind, {"column": column, **kwargs})
+        got = [r[0] for r in df.where(fails()).select(column).collect()]
+        assert sorted(got, key=str) == sorted(expected, key=str), kind

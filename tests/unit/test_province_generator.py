@@ -32,12 +32,35 @@ def test_same_seed_same_province_and_a_consistent_manifest(tmp_path):
 
 
 def test_clean_rows_carry_valid_ids_and_the_same_people_across_feeds():
-    rows = build_rows(5, 500, 50)
+    rows, _ = build_rows(5, 500, 50)
     household = {r["resident_id"]: r for r in rows["public_security/household_register"]}
     assert all(ric.is_valid(k) for k in household)
     assert all(uscc.is_valid(r["credit_code"]) for r in rows["market_regulation/enterprise_register"])
     for feed in ("civil_affairs/marriage_register", "hrss/social_insurance", "health/health_record"):
         assert all(household[r["resident_id"]]["name"] == r["name"] for r in rows[feed])
+
+
+def test_a_later_day_moves_registers_births_deregisters_and_revokes_about_the_share_asked():
+    day1, none = build_rows(5, 800, 100)
+    day2, changed = build_rows(5, 800, 100, changes=0.02)
+    assert none == {}
+    people1 = {r["resident_id"]: r for r in day1["public_security/household_register"]}
+    people2 = {r["resident_id"]: r for r in day2["public_security/household_register"]}
+    assert len(changed["moved"]) == 16
+    assert {k for k in people1 if people1[k]["admin_code"] != people2[k]["admin_code"]} == set(
+        changed["moved"]
+    )
+    assert set(people2) - set(people1) == set(changed["born"]) and len(changed["born"]) == 4
+    assert all(ric.is_valid(k) and people2[k]["birth_date"] > "2026-10" for k in changed["born"])
+    market1 = {r["credit_code"]: r["status"] for r in day1["market_regulation/enterprise_register"]}
+    market2 = {r["credit_code"]: r["status"] for r in day2["market_regulation/enterprise_register"]}
+    assert {k for k in market1 if market1[k] != market2[k]} == set(changed["deregistered"])
+    assert {market1[k] + market2[k] for k in changed["deregistered"]} == {"存续注销"}
+    certs1 = {r["certificate_no"]: r["status"] for r in day1["gov_services/certificate"]}
+    certs2 = {r["certificate_no"]: r["status"] for r in day2["gov_services/certificate"]}
+    assert {k for k in certs1 if certs1[k] != certs2[k]} == set(changed["revoked"])
+    assert {certs1[k] + certs2[k] for k in changed["revoked"]} == {"有效注销"}
+    assert day1["hrss/social_insurance"] == day2["hrss/social_insurance"]
 
 
 def test_library_contract_errors_name_the_file_and_the_problem(tmp_path):

@@ -87,5 +87,28 @@ def test_invalid_quality_blocks_are_rejected():
         QualityBlock.model_validate({"critical_mostly": 1.5})
     with pytest.raises(ValueError, match="table"):
         QualityBlock.model_validate({"references": [{"column": "x", "table": "gold.x; DROP TABLE y"}]})
+    with pytest.raises(ValueError, match=r"or_in target 'gold\.x; DROP TABLE y\.c'"):
+        QualityBlock.model_validate(
+            {"references": [{"column": "x", "table": "gold.x", "or_in": ["gold.x; DROP TABLE y.c"]}]}
+        )
     with pytest.raises(ValueError, match="freshness"):
         QualityBlock.model_validate({"freshness": {"column": "d", "max_age_days": 0, "unknown": 1}})
+
+
+def test_a_reference_may_be_found_in_any_of_several_tables():
+    block = QualityBlock.model_validate(
+        {
+            "references": [
+                {
+                    "column": "holder_key",
+                    "table": "gold.population_base",
+                    "ref_column": "resident_id",
+                    "or_in": ["gold.legal_person_base.credit_code"],
+                }
+            ]
+        }
+    )
+    assert block.references[0].targets() == [
+        ("gold", "population_base", "resident_id"),
+        ("gold", "legal_person_base", "credit_code"),
+    ]
