@@ -12,14 +12,22 @@ def cmd_suites(args: argparse.Namespace) -> int:
     from quality.suite import GATE, GOLD, build_rules
 
     contracts = [get_contract(args.feed)] if args.feed else list(load_contracts().values())
+    per_library: dict[str, dict[str, int]] = {}
     for c in contracts:
         for stage in (GATE, GOLD):
             rules = build_rules(c, stage)
+            totals = per_library.setdefault(c.target.library, {GATE: 0, GOLD: 0})
+            totals[stage] += len(rules)
             print(f"{c.key} → {c.target.library} library, {stage}: {len(rules)} expectations")
             if args.verbose:
                 for r in rules:
                     mostly = f" mostly={r.mostly}" if r.mostly else ""
                     print(f"  {r.name:40} {r.type:45} {r.dimension:12} {r.severity}{mostly}")
+    print("per library (gate / gold):")
+    for library, t in sorted(per_library.items()):
+        print(f"  {library:14} {t[GATE]:4} / {t[GOLD]:<4}")
+    gate, gold = (sum(t[stage] for t in per_library.values()) for stage in (GATE, GOLD))
+    print(f"  {'all':14} {gate:4} / {gold}")
     return 0
 
 
