@@ -1,4 +1,4 @@
-"""`govlake province generate|run|build`: the synthetic province (15 departments, 20 feeds) end to end."""
+"""`govlake province generate|run|build`: the synthetic province (15 departments, 21 feeds) end to end."""
 
 from __future__ import annotations
 

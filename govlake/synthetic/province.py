@@ -299,6 +299,22 @@ def _legal_person_rows(r: random.Random, lps: list[LegalPerson], rows: dict[str,
         for lp in firms
         if r.random() < 0.6
     ]
+    seal_types = ("法定名称章", "财务专用章", "发票专用章", "合同专用章")
+    seals = []
+    for lp in lps:
+        if lp.kind == "individual" or r.random() >= 0.7:
+            continue
+        for seal_type in seal_types[: r.randint(1, 4)]:
+            seals.append(
+                {
+                    "seal_no": f"42{len(seals) + 1:011d}",
+                    "credit_code": lp.credit_code,
+                    "seal_type": seal_type,
+                    "engraver": f"{by_code()[lp.admin_code].name}公安局备案刻章点{r.randint(1, 9)}",
+                    "filed_on": _d(max(lp.established_on, TODAY - dt.timedelta(days=r.randrange(1, 3000)))),
+                }
+            )
+    rows["public_security/seal_registration"] = seals
     rows["justice/legal_service_org"] = [
         {
             "credit_code": lp.credit_code,

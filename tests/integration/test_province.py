@@ -1,4 +1,4 @@
-"""The synthetic province on the real engines: 20 feeds of 15 departments run in one process (the same stage
+"""The synthetic province on the real engines: 21 feeds of 15 departments run in one process (the same stage
 functions the feed DAGs call), then the libraries; the defect manifest is reconciled row for row against
 silver.quarantine + governance.verification_conflict, and Trino answers a query per library."""
 
