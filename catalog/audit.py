@@ -33,7 +33,12 @@ def row(event: dict) -> list[Any] | None:
         return None
     failure = event.get("failureInfo") or {}
     inputs = (event.get("ioMetadata") or {}).get("inputs") or []
-    tables = sorted({f"{i.get('catalogName')}.{i.get('schema')}.{i.get('table')}" for i in inputs})
+    # ioMetadata names the tables scanned; metadata.tables also names the views the query referenced
+    # (a share view, directlyReferenced), which is what "who read this share" asks for.
+    tables = sorted(
+        {f"{i.get('catalogName')}.{i.get('schema')}.{i.get('table')}" for i in inputs}
+        | {f"{t.get('catalog')}.{t.get('schema')}.{t.get('table')}" for t in meta.get("tables") or []}
+    )
     columns = sorted(
         {
             f"{i.get('schema')}.{i.get('table')}.{c.get('column') if isinstance(c, dict) else c}"

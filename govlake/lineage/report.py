@@ -20,8 +20,7 @@ from govlake.lineage.trace import Edge, Graph, Node, Query, origins
 # columns that may name a dataset (first one present is used).
 OPTIONAL = {
     "quality_result": ("dataset", "table_name", "target_table", "table"),
-    "share_decision": ("view_name", "view", "source_table", "table_name", "dataset"),
-    "access_log": ("view_name", "view", "table_name", "object_name", "dataset"),
+    "share_decision": ("gold_table", "view_name", "source_table", "table_name", "dataset"),
 }
 
 
@@ -99,6 +98,15 @@ def _sections(query: Query, catalog: str, datasets: list[str], batches: list[tup
         )
         found[f"governance.{table}"] = (columns, rows)
     views = [d for d in datasets if d.startswith("share_")]
+    if views and _table_exists(query, catalog, "access_log"):
+        cols = ["user_name", "state", "error_code", "create_time", "wall_ms", "query_id"]
+        rows = query(
+            f"SELECT {', '.join(cols)} FROM {catalog}.governance.access_log "
+            "WHERE any_match(split(tables_read, ','), t -> contains(?, t)) "
+            "ORDER BY create_time DESC LIMIT 200",
+            [[f"{catalog}.{v}" for v in views]],
+        )
+        found["who read it (governance.access_log)"] = (cols, rows)
     if views:
         marks = ", ".join("?" for _ in views)
         cols = ["view", "request", "run_id", "event_time"]

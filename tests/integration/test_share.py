@@ -253,13 +253,35 @@ def test_reads_and_denials_reach_the_access_log(world, sql):
         if (reads and denials) or time.monotonic() > deadline:
             break
         time.sleep(2)
-    assert reads and "lake.gold.population_person" in reads[0][3]
+    # the view read and the table behind it
+    assert reads and {"lake.share_civil_affairs.ca_dibao_verify", "lake.gold.population_person"} <= set(
+        reads[0][3].split(",")
+    )
     assert len(denials) >= 3
     before = sql("SELECT count(*) FROM lake.governance.access_log")[0][0]
     audit.load()
     audit.load()
     after = sql("SELECT count(*), count(DISTINCT query_id) FROM lake.governance.access_log")[0]
     assert after[0] == after[1] >= before  # loading again never duplicates a query
+
+
+def test_the_lineage_report_of_a_share_view_says_who_read_it(world, sql):
+    from govlake.lineage import report as lineage_report
+    from govlake.lineage.trace import load_graph
+    from govlake.trino_tables import register
+    from jobs.lineage_load import TABLES, load
+    from jobs.spark import get_spark
+
+    audit.load()
+    load(get_spark())  # the view's lineage event, emitted when it was provisioned
+    register(TABLES)
+    r = lineage_report.build(load_graph(sql), "share_civil_affairs.ca_dibao_verify", sql)
+    assert {str(e.source) for _, e in r.upstream} >= {"gold.population_person.resident_id"}
+    columns, rows = r.sections["who read it (governance.access_log)"]
+    readers = {(row[columns.index("user_name")], row[columns.index("state")]) for row in rows}
+    assert ("civil_affairs", "FINISHED") in readers
+    decisions = r.sections["governance.share_decision"][1]
+    assert any("ca_dibao_verify" in row for row in decisions)
 
 
 def test_catalog_report_counts_what_is_mounted_and_loads_into_governance(world, sql):
