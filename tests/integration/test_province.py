@@ -163,6 +163,16 @@ def test_a_trino_query_per_library(day1, sql):
     assert (feedback / "index.html").exists() and (feedback / "hrss.csv").exists()
 
 
+def test_a_library_dag_rebuilds_through_airflow_and_changes_nothing(day1, sql):
+    from govlake.airflow_runner import run_dag
+
+    count = "SELECT count(*), count_if(_is_current), max(_batch_id) FROM lake.gold.spatial_base"
+    before = sql(count)
+    result = run_dag("library__spatial_base", {"batch_id": DAY1}, echo=False)
+    assert result.state == "success", result.output[-3000:]
+    assert sql(count) == before  # same feeds, same golden records: no version opened or closed
+
+
 def test_a_thematic_column_traces_through_the_golden_library_to_the_department_file(day1, sql):
     from govlake.lineage import report
     from govlake.lineage.trace import load_graph
