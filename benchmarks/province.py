@@ -4,7 +4,9 @@ peak RSS (this Python process and Spark's JVM). Not a test; figures go to the RE
     GOVLAKE_TRINO_PORT=18200 .venv/bin/python benchmarks/province.py --persons 1000000 --enterprises 100000
 
 Runs in a fresh installation home (a temporary directory unless --home is given) so it never touches
-.lake/. Trino registration is timed too when a Trino answers on the configured port (--no-trino skips it).
+.lake/. It starts a Trino server on that home (GOVLAKE_TRINO_PORT; give one no other server uses) and
+times the registration of every table; --no-trino skips that, --keep-trino leaves the server running so
+the libraries can be queried afterwards. Each stage prints as it ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 class PeakRss:
-    """Samples the RSS of this process and its descendants (Spark's JVM) every half second."""
+    """Samples the RSS of this process and its descendants (Spark's JVM, not Trino) every half second."""
 
     def __init__(self) -> None:
         import psutil
@@ -38,7 +40,11 @@ class PeakRss:
         while not self._stop.wait(0.5):
             try:
                 self.python = max(self.python, self.me.memory_info().rss)
-                kids = sum(c.memory_info().rss for c in self.me.children(recursive=True))
+                kids = sum(
+                    c.memory_info().rss
+                    for c in self.me.children(recursive=True)
+                    if "trino-server" not in " ".join(c.cmdline())  # the server is not the pipeline
+                )
                 self.jvm = max(self.jvm, kids)
             except psutil.Error:
                 continue
@@ -60,6 +66,7 @@ def main() -> int:
     p.add_argument("--batch", default="20261123")
     p.add_argument("--home", default=None, help="installation home (default: a new temporary directory)")
     p.add_argument("--no-trino", action="store_true")
+    p.add_argument("--keep-trino", action="store_true", help="leave the benchmark's Trino server running")
     args = p.parse_args()
     os.environ["GOVLAKE_HOME"] = args.home or tempfile.mkdtemp(prefix="govlake-bench-")
 
@@ -73,12 +80,22 @@ def main() -> int:
     def timer(stage: str, s: float, n: int) -> None:
         seconds[stage] += s
         rows[stage] += n
+        print(f"  {stage:<10} {s:8.1f} s {n:>12,} rows", flush=True)
+
+    if not args.no_trino:
+        from infra import trino
+
+        trino.start(settings())
 
     with PeakRss() as rss:
         t0 = time.monotonic()
         d = generate(settings().landing, args.batch, args.seed, args.persons, args.enterprises)
         timer("generate", time.monotonic() - t0, sum(d.rows.values()))
-        province.run(args.batch, timer, trino=not args.no_trino)
+        try:
+            province.run(args.batch, timer, trino=not args.no_trino)
+        finally:
+            if not args.no_trino and not args.keep_trino:
+                trino.stop(settings())
         total = time.monotonic() - t0
     print(
         f"province: {args.persons:,} persons, {args.enterprises:,} legal persons, {len(d.rows)} feeds; "
