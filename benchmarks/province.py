@@ -87,16 +87,16 @@ def main() -> int:
 
         trino.start(settings())
 
-    with PeakRss() as rss:
-        t0 = time.monotonic()
-        d = generate(settings().landing, args.batch, args.seed, args.persons, args.enterprises)
-        timer("generate", time.monotonic() - t0, sum(d.rows.values()))
-        try:
+    try:
+        with PeakRss() as rss:
+            t0 = time.monotonic()
+            d = generate(settings().landing, args.batch, args.seed, args.persons, args.enterprises)
+            timer("generate", time.monotonic() - t0, sum(d.rows.values()))
             province.run(args.batch, timer, trino=not args.no_trino)
-        finally:
-            if not args.no_trino and not args.keep_trino:
-                trino.stop(settings())
-        total = time.monotonic() - t0
+            total = time.monotonic() - t0
+    finally:
+        if not args.no_trino and not args.keep_trino:
+            trino.stop(settings())
     print(
         f"province: {args.persons:,} persons, {args.enterprises:,} legal persons, {len(d.rows)} feeds; "
         f"home {settings().home}"

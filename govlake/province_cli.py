@@ -19,14 +19,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
         args.seed,
         args.persons,
         args.enterprises,
-        args.defect_rate,
-        args.conflict_rate,
+        *_rates(args),
         args.changes,
     )
     print(f"{len(d.rows)} feeds, {sum(d.rows.values())} rows in {time.monotonic() - t0:.1f}s")
     print(f"defect manifest: {d.manifest_path}")
     print(json.dumps(json.loads(d.manifest_path.read_text())["counts"], ensure_ascii=False))
     return 0
+
+
+def _rates(args: argparse.Namespace) -> tuple[float, float]:
+    """Defect and conflict rates: as given, else 0.2% / 1% on day 1 and none on a later day (--changes),
+    so the later day's manifest lists only its changes."""
+    later = args.changes > 0
+    defects = args.defect_rate if args.defect_rate is not None else (0.0 if later else 0.002)
+    conflicts = args.conflict_rate if args.conflict_rate is not None else (0.0 if later else 0.01)
+    return defects, conflicts
 
 
 def _timer(stage: str, seconds: float, rows: int) -> None:
@@ -59,8 +67,12 @@ def add_province_commands(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--persons", type=int, default=100_000)
     g.add_argument("--enterprises", type=int, default=10_000)
     g.add_argument("--batch", default="20261123")
-    g.add_argument("--defect-rate", type=float, default=0.002, help="share of rows per defect kind")
-    g.add_argument("--conflict-rate", type=float, default=0.01, help="share of verified rows in conflict")
+    g.add_argument(
+        "--defect-rate", type=float, help="share of rows per defect kind (0.002; 0 with --changes)"
+    )
+    g.add_argument(
+        "--conflict-rate", type=float, help="share of verified rows in conflict (0.01; 0 with --changes)"
+    )
     g.add_argument(
         "--changes",
         type=float,

@@ -85,6 +85,10 @@ class PersonFactory:
             self._by_year[year] = [c for c in self._all_counties if c.valid_in(year)]
         return self._by_year[year]
 
+    def avoid(self, taken: set[str]) -> None:
+        """IDs already in use elsewhere (e.g. the residents of an earlier delivery)."""
+        self._issued |= taken
+
     def _new_id(self, birthplace: Division, birth: dt.date, gender: str) -> str:
         r = self.rng
         while True:
@@ -119,10 +123,9 @@ class PersonFactory:
             registered_on=registered,
         )
 
-    def newborn(self, born: dt.date, registered: dt.date, taken: set[str]) -> Person:
+    def newborn(self, born: dt.date, registered: dt.date) -> Person:
         """A baby born on `born` in a current county, registered (户口登记) on `registered`; its ID avoids
-        `taken` (the residents already delivered)."""
-        self._issued |= taken
+        the IDs this factory has issued or been told of (`avoid`)."""
         r = self.rng
         county = r.choice(self.counties)
         gender = "1" if r.random() < 0.51 else "2"

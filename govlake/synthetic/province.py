@@ -72,10 +72,10 @@ def _age(p: Person) -> int:
 
 
 def build_rows(
-    seed: int, persons: int, enterprises: int, changes: float = 0.0
+    seed: int, persons: int, enterprises: int, changes: float = 0.0, day: dt.date | None = None
 ) -> tuple[dict[str, list[Row]], dict[str, list[str]]]:
     """Clean rows of every feed, by `<department>/<feed>`, values as delivered text (ISO dates), and the
-    changes since day 1 by kind (see `day2_changes`; none when `changes` is 0)."""
+    changes since day 1 by kind (see `day2_changes`, delivered on `day`; none when `changes` is 0)."""
     r = random.Random(f"{seed}:province")
     day1 = population(seed, persons)
     people = relocate(seed, day1, changes) if changes else day1
@@ -187,23 +187,29 @@ def build_rows(
     _legal_person_rows(r, lps, rows)
     _spatial_rows(r, counties, rows)
     _credit_and_certificates(r, people, lps, marital, rows)
-    changed = day2_changes(seed, changes, day1, people, rows) if changes else {}
+    later = day or TODAY + dt.timedelta(days=1)
+    changed = day2_changes(seed, changes, day1, people, rows, later) if changes else {}
     return rows, changed
 
 
 def day2_changes(
-    seed: int, share: float, day1: list[Person], people: list[Person], rows: dict[str, list[Row]]
+    seed: int,
+    share: float,
+    day1: list[Person],
+    people: list[Person],
+    rows: dict[str, list[Row]],
+    day: dt.date,
 ) -> dict[str, list[str]]:
     """A later day's delivery: `share` of residents moved (`day1` → `people`), about a quarter of that
     share of newborns registered, `share` of operating market entities deregistered (注销, in Market
-    Regulation and Taxation alike) and `share` of valid certificates revoked (注销). Returns the keys."""
+    Regulation and Taxation alike) and `share` of valid certificates revoked (注销), as delivered on `day`.
+    Returns the changed keys by kind."""
     r = random.Random(f"{seed}:day2:{share}")
     changed = {"moved": [b.resident_id for a, b in zip(day1, people, strict=True) if a != b]}
-    registered = TODAY + dt.timedelta(days=1)
     factory = PersonFactory(seed + 2)
-    taken = {p.resident_id for p in people}
+    factory.avoid({p.resident_id for p in people})
     babies = [
-        factory.newborn(TODAY - dt.timedelta(days=r.randrange(1, 30)), registered, taken)
+        factory.newborn(day - dt.timedelta(days=r.randrange(1, 30)), day)
         for _ in range(max(1, round(len(people) * share / 4)))
     ]
     rows["public_security/household_register"] += [
@@ -630,6 +636,14 @@ def write_feed(
     return path, drift
 
 
+def delivery_date(batch_id: str) -> dt.date:
+    """The day of a batch named yyyyMMdd…; the day after the province's day 1 otherwise."""
+    try:
+        return dt.datetime.strptime(batch_id[:8], "%Y%m%d").date()
+    except ValueError:
+        return TODAY + dt.timedelta(days=1)
+
+
 def manifest_path(landing: Path, batch_id: str) -> Path:
     return landing / f"_province_{batch_id}_defects.json"
 
@@ -649,7 +663,7 @@ def generate(
     makes a later day's delivery of the same province (moves, births, deregistrations, revocations)."""
     feeds = load_contracts()
     libraries = [lib for lib in load_libraries().values() if isinstance(lib, GoldenLibrary)]
-    rows, changed = build_rows(seed, persons, enterprises, changes)
+    rows, changed = build_rows(seed, persons, enterprises, changes, delivery_date(batch_id))
     r = random.Random(f"{seed}:defects:{batch_id}")
     conflicts, protected = inject_conflicts(rows, feeds, libraries, conflict_rate, r)
     if feeds_only is not None:
