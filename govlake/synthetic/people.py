@@ -111,17 +111,7 @@ class PersonFactory:
         gender = "1" if r.random() < 0.51 else "2"
         rid = self._new_id(birthplace, birth, gender)
         registered = birth + dt.timedelta(days=r.randint(0, max(0, (TODAY - birth).days)))
-        return Person(
-            resident_id=rid,
-            name=self.name(),
-            gender=gender,
-            birth_date=birth,
-            ethnicity=r.choice(ETHNICITIES),
-            admin_code=county.code,
-            address=self.address(county),
-            phone=self.phone(),
-            registered_on=registered,
-        )
+        return self._resident(rid, gender, birth, county, registered)
 
     def newborn(self, born: dt.date, registered: dt.date) -> Person:
         """A baby born on `born` in a current county, registered (户口登记) on `registered`; its ID avoids
@@ -129,15 +119,21 @@ class PersonFactory:
         r = self.rng
         county = r.choice(self.counties)
         gender = "1" if r.random() < 0.51 else "2"
+        return self._resident(self._new_id(county, born, gender), gender, born, county, registered)
+
+    def _resident(
+        self, rid: str, gender: str, birth: dt.date, county: Division, registered: dt.date
+    ) -> Person:
+        """Name, ethnicity, address and phone (a baby's: a parent's) drawn in this order."""
         return Person(
-            resident_id=self._new_id(county, born, gender),
+            resident_id=rid,
             name=self.name(),
             gender=gender,
-            birth_date=born,
-            ethnicity=r.choice(ETHNICITIES),
+            birth_date=birth,
+            ethnicity=self.rng.choice(ETHNICITIES),
             admin_code=county.code,
             address=self.address(county),
-            phone=self.phone(),  # a parent's contact number
+            phone=self.phone(),
             registered_on=registered,
         )
 

@@ -67,6 +67,20 @@ def _d(day: dt.date) -> str:
     return day.isoformat()
 
 
+def _household_row(p: Person) -> Row:
+    return {
+        "resident_id": p.resident_id,
+        "name": p.name,
+        "gender": p.gender,
+        "birth_date": _d(p.birth_date),
+        "ethnicity": p.ethnicity,
+        "admin_code": p.admin_code,
+        "address": p.address,
+        "phone": p.phone,
+        "registered_on": _d(p.registered_on),
+    }
+
+
 def _age(p: Person) -> int:
     return (TODAY - p.birth_date).days // 365
 
@@ -89,20 +103,7 @@ def build_rows(
     addr = PersonFactory(seed + 7)
     rows: dict[str, list[Row]] = {}
 
-    rows["public_security/household_register"] = [
-        {
-            "resident_id": p.resident_id,
-            "name": p.name,
-            "gender": p.gender,
-            "birth_date": _d(p.birth_date),
-            "ethnicity": p.ethnicity,
-            "admin_code": p.admin_code,
-            "address": p.address,
-            "phone": p.phone,
-            "registered_on": _d(p.registered_on),
-        }
-        for p in people
-    ]
+    rows["public_security/household_register"] = [_household_row(p) for p in people]
     marital: dict[str, str] = {}
     marriage = []
     for p in people:
@@ -212,20 +213,7 @@ def day2_changes(
         factory.newborn(day - dt.timedelta(days=r.randrange(1, 30)), day)
         for _ in range(max(1, round(len(people) * share / 4)))
     ]
-    rows["public_security/household_register"] += [
-        {
-            "resident_id": p.resident_id,
-            "name": p.name,
-            "gender": p.gender,
-            "birth_date": _d(p.birth_date),
-            "ethnicity": p.ethnicity,
-            "admin_code": p.admin_code,
-            "address": p.address,
-            "phone": p.phone,
-            "registered_on": _d(p.registered_on),
-        }
-        for p in babies
-    ]
+    rows["public_security/household_register"] += [_household_row(p) for p in babies]
     changed["born"] = [p.resident_id for p in babies]
     market = rows["market_regulation/enterprise_register"]
     operating = [row for row in market if row["status"] == "存续"]
