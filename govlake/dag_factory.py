@@ -60,7 +60,7 @@ def feed_dag(contract: FeedContract) -> DAG:
         def silver(state: dict[str, Any]) -> dict[str, Any]:
             from govlake import pipeline
 
-            return pipeline.silver(state)
+            return pipeline.silver(state, gate=True)  # validates while the batch is cached
 
         @task
         def quality_gate(state: dict[str, Any]) -> dict[str, Any]:

@@ -111,30 +111,63 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def silver(state: dict[str, Any]) -> dict[str, Any]:
+def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
+    """Refine the batch into silver; with `gate`, also validate it (quality/) while its rows are still
+    cached and log the gate's verdict with the silver entry, leaving its enforcement to `quality_gate`."""
+    from jobs import batch_log
     from jobs.refine import refine
     from jobs.spark import get_spark
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
-    r = refine(get_spark(), contract, batch)
-    _log(
-        contract,
-        batch,
-        "silver",
-        "ok",
-        started,
-        rows_in=r.rows_in,
-        rows_out=r.silver,
-        quarantined=r.quarantined,
-        message=", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items())),
-    )
+    validated: dict[str, Any] = {}
+
+    def validate(delivered: Any) -> None:
+        validated.update(_validate_batch(contract, batch, delivered))
+
+    r = refine(get_spark(), contract, batch, validate if gate else None)
+    reasons = ", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items()))
+    counts = {"rows_in": r.rows_in, "rows_out": r.silver, "quarantined": r.quarantined}
+    entries = [batch_log.entry(contract.key, batch, "silver", "ok", started, message=reasons, **counts)]
+    if validated:
+        entries.append(_gate_entry(contract, batch, validated, r.rows_in))
+    batch_log.record(get_spark(), *entries)
     return {
         **state,
         "rows_in": r.rows_in,
         "silver_rows": r.silver,
         "quarantined": r.quarantined,
         "reasons": r.reasons,
+        **validated,
     }
+
+
+def _validate_batch(contract: FeedContract, batch: str, delivered: Any = None) -> dict[str, Any]:
+    """Run the gate's suite (on the refined frame if given, else on silver as stored); its summary."""
+    from jobs.spark import get_spark
+    from quality.gate import blocked_message, describe, validate_batch
+
+    started = dt.datetime.now()
+    run = validate_batch(get_spark(), contract, batch, delivered)
+    return {
+        **run.summary(),
+        "gate_started": started.isoformat(),
+        "gate_seconds": round((dt.datetime.now() - started).total_seconds(), 2),
+        "gate_blocked": blocked_message(contract, batch, run),
+        "gate_warnings": [describe(run.table, r) for r in run.warnings],
+    }
+
+
+def _gate_entry(contract: FeedContract, batch: str, gate: dict[str, Any], rows_in: int | None) -> dict:
+    from jobs import batch_log
+
+    started = dt.datetime.fromisoformat(gate["gate_started"])
+    finished = started + dt.timedelta(seconds=gate["gate_seconds"])
+    status, message = "blocked", gate["gate_blocked"]
+    if not message:
+        status, message = "ok", "; ".join(gate["gate_warnings"]) or f"{gate['expectations']} expectations met"
+    return batch_log.entry(
+        contract.key, batch, "quality_gate", status, started, message, finished, rows_in=rows_in
+    )
 
 
 def gold(state: dict[str, Any]) -> dict[str, Any]:
@@ -180,21 +213,21 @@ def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
-    """Quality gate between silver and gold (quality/): a failed critical expectation stops the batch."""
+    """Quality gate between silver and gold (quality/): a failed critical expectation stops the batch.
+    Enforces the verdict of the validation the silver step ran and logged; without one, validates the
+    batch as stored in silver and logs the verdict here."""
+    from jobs import batch_log
     from jobs.spark import get_spark
-    from quality.gate import QualityGateFailed, check_batch, describe
+    from quality.gate import QualityGateFailed
 
-    contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
-    try:
-        run = check_batch(get_spark(), contract, batch)
-    except QualityGateFailed as exc:
-        _log(contract, batch, "quality_gate", "blocked", started, message=str(exc))
+    contract, batch = get_contract(state["feed"]), state["batch_id"]
+    if "quality_run_id" not in state:
+        state = {**state, **_validate_batch(contract, batch)}
+        batch_log.record(get_spark(), _gate_entry(contract, batch, state, state.get("rows_in")))
+    if state["gate_blocked"]:
         _register_quality_tables()
-        raise
-    met = f"{len(run.results)} expectations met"
-    message = "; ".join(describe(run.table, r) for r in run.warnings) or met
-    _log(contract, batch, "quality_gate", "ok", started, rows_in=state.get("rows_in"), message=message)
-    return {**state, **run.summary()}
+        raise QualityGateFailed(state["gate_blocked"])
+    return state
 
 
 def quality_gold(state: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ kept too), so that rows in = silver rows + quarantined rows, which is asserted f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -241,7 +242,27 @@ def ensure_tables(spark: SparkSession, contract: FeedContract) -> None:
     )
 
 
-def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> RefineResult:
+def delivered(contract: FeedContract, checked: DataFrame) -> DataFrame:
+    """The batch as delivered, after refinement (silver rows and quarantined rows alike): typed columns,
+    the cleaned delivered text of the non-string ones (`_raw_<column>`), surplus fields, file and line."""
+    cols = contract.columns
+    return checked.select(
+        *[c.name for c in cols],
+        *[F.col(f"_clean_{c.name}").alias(f"_raw_{c.name}") for c in cols if c.type != "string"],
+        EXTRA,
+        "_source_file",
+        "_line",
+    )
+
+
+def refine(
+    spark: SparkSession,
+    contract: FeedContract,
+    batch_id: str,
+    inspect: Callable[[DataFrame], None] | None = None,
+) -> RefineResult:
+    """Refine one batch. `inspect` (the quality gate) is handed the batch as `delivered` while its
+    checked rows are still cached, once silver and quarantine are written and reconciled."""
     ensure_tables(spark, contract)
     bronze = (
         spark.read.format("delta")
@@ -289,11 +310,13 @@ def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> Refine
             r["reason"]: r["n"] for r in written_bad.groupBy("reason").agg(F.count("*").alias("n")).collect()
         }
         quarantined = sum(reasons.values())
+        if rows_in != silver + quarantined:
+            raise ReconciliationError(
+                f"{contract.key} batch {batch_id}: {rows_in} rows in bronze but {silver} in silver "
+                f"+ {quarantined} quarantined"
+            )
+        if inspect is not None:
+            inspect(delivered(contract, checked))
     finally:
         checked.unpersist()
-    if rows_in != silver + quarantined:
-        raise ReconciliationError(
-            f"{contract.key} batch {batch_id}: {rows_in} rows in bronze but {silver} in silver "
-            f"+ {quarantined} quarantined"
-        )
     return RefineResult(rows_in, silver, quarantined, reasons)

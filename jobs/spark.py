@@ -62,6 +62,9 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
             "spark.driver.extraJavaOptions",
             f"-Dfile.encoding=UTF-8 -Dlog4j2.configurationFile={LOG_CONFIG}",
         )
+        # Cached frames (refine's checked rows, the quality gate's prepared frame) live for one task;
+        # compressing their columns costs more CPU than the cache saves (MEMORY_AND_DISK spills instead).
+        .config("spark.sql.inMemoryColumnarStorage.compressed", "false")
         # Delta rebuilds table state with this many tasks (default 50); each task compiles a large
         # projection, which dominates small commits on a few cores.
         .config(

@@ -2,8 +2,9 @@
 
 A critical expectation that fails stops promotion: the task raises `QualityGateFailed` naming the
 table, the expectations and their failing counts; gold is not touched and the batch stays in silver.
-Warnings pass but count in the score. Every run writes its scorecard, its failing rows, GX Data Docs
-and the department's report.
+Warnings pass but count in the score. Every run writes its scorecard, its failing rows and GX Data
+Docs; the department's report is rewritten once per DAG run (after the gold check, or when the gate
+blocks).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from govlake.contracts import FeedContract
 from govlake.lineage.emit import emit_quality_assertions
@@ -75,17 +76,28 @@ def _run(
     stage: str,
     run_id: str,
     as_of: dt.date | None,
+    frame: DataFrame | None = None,
 ) -> QualityRun:
     from quality import report
 
     rules = build_rules(contract, stage, as_of)
     if stage == GATE:
-        table, df = f"silver.{contract.key}", gate_frame(spark, contract, batch)
+        table = f"silver.{contract.key}"
+        df = frame if frame is not None else gate_frame(spark, contract, batch)
     else:
         table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
-    results, rows, prepared = evaluate(
-        spark, contract, df, rules, run_id=run_id, stage=stage, table=table, batch=batch, docs_dir=docs
+    results, rows, cached = evaluate(
+        spark,
+        contract,
+        df,
+        rules,
+        run_id=run_id,
+        stage=stage,
+        table=table,
+        batch=batch,
+        docs_dir=docs,
+        persist=frame is None and os.environ.get("GOVLAKE_QUALITY_CACHE", "1") == "1",
     )
     try:
         if rows is not None:
@@ -95,10 +107,37 @@ def _run(
         if rows is not None:
             rows.unpersist()
     finally:
-        prepared.unpersist()
-    report.write_department(spark, contract.department)
+        for frame in cached:
+            frame.unpersist()
+    run = QualityRun(run_id, table, results, failing, docs / "index.html")
+    if stage == GOLD or run.blocking:  # once per DAG run: after the gold check, or when the gate blocks
+        report.write_department(spark, contract.department)
     emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
-    return QualityRun(run_id, table, results, failing, docs / "index.html")
+    return run
+
+
+def validate_batch(
+    spark: SparkSession,
+    contract: FeedContract,
+    batch: str,
+    frame: DataFrame | None = None,
+    run_id: str | None = None,
+    as_of: dt.date | None = None,
+) -> QualityRun:
+    """Validate the batch's silver candidate and its quarantined rows, and record the run; no verdict.
+    `frame` is the batch as refine delivered it (`jobs.refine.delivered`, still cached in the silver
+    step); without it the batch is read back from silver and quarantine."""
+    return _run(spark, contract, batch, GATE, run_id or new_run_id(batch), as_of, frame)
+
+
+def blocked_message(contract: FeedContract, batch: str, run: QualityRun) -> str | None:
+    """Why the gate stops the batch (table, expectations, failing counts), or None if it passes."""
+    if not run.blocking:
+        return None
+    return (
+        f"quality gate blocked {contract.key} batch {batch} (run {run.run_id}; not published to "
+        f"gold.{contract.target.table}): " + "; ".join(describe(run.table, r) for r in run.blocking)
+    )
 
 
 def check_batch(
@@ -108,13 +147,11 @@ def check_batch(
     run_id: str | None = None,
     as_of: dt.date | None = None,
 ) -> QualityRun:
-    """Gate the batch's silver candidate and its quarantined rows; raise if a critical rule fails."""
-    run = _run(spark, contract, batch, GATE, run_id or new_run_id(batch), as_of)
-    if run.blocking:
-        raise QualityGateFailed(
-            f"quality gate blocked {contract.key} batch {batch} (run {run.run_id}; not published to "
-            f"gold.{contract.target.table}): " + "; ".join(describe(run.table, r) for r in run.blocking)
-        )
+    """Gate the batch as stored in silver and quarantine; raise if a critical rule fails."""
+    run = validate_batch(spark, contract, batch, None, run_id, as_of)
+    message = blocked_message(contract, batch, run)
+    if message:
+        raise QualityGateFailed(message)
     return run
 
 

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from functools import reduce
-from operator import or_
+from operator import and_, or_
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from delta.tables import DeltaTable
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from govlake.config import settings
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 META_COLUMNS = ("_source_file", "_line")
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
+BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by broadcast
 RESULT_FORMAT = os.environ.get("GOVLAKE_QUALITY_RESULT_FORMAT", "BOOLEAN_ONLY")
 
 
@@ -132,9 +133,14 @@ def prepare(
     df: DataFrame,
     rules: list[Rule],
     references: dict[str, tuple[str, DataFrame]],
-) -> DataFrame:
-    """Add the helper columns the rules need and their flags, then cache: every later pass reads this."""
+    persist: bool = True,
+) -> tuple[DataFrame, list[DataFrame]]:
+    """Add the flags the rules need to the frame every later pass reads (the columns GX checks, the
+    flags, and what a failing row is reported with: key, raw value, file, line), cached unless `persist`
+    is false (the input is cached already). Returns it with the frames cached on the way, to unpersist
+    once the run is written."""
     needs = {n for r in rules for n in r.needs}
+    keep, cached = [*df.columns], []
     divisions = (
         checks.divisions_frame(spark)
         if any(n.startswith(("_region_", "_division_")) for n in needs)
@@ -150,15 +156,29 @@ def prepare(
     for alias, (column, keys) in references.items():
         df = df.join(keys, F.col(column).cast("string") == F.col(alias), "left")
     if "_key_count" in needs:
-        key = [F.col(k) for k in contract.primary_key]
-        df = df.withColumn(
-            "_key_count",
-            F.when(reduce(or_, [k.isNull() for k in key]), None).otherwise(
-                F.count(F.lit(1)).over(Window.partitionBy(*key))
-            ),
-        )
+        df, duplicated = with_key_counts(df, contract.primary_key)
+        cached.append(duplicated)
+        keep.append("_key_count")
     flags = {r.flag: ~F.coalesce(r.fails(), F.lit(False)) for r in rules if r.flag and r.fails}
-    return df.withColumns(flags).persist(StorageLevel.MEMORY_AND_DISK)
+    prepared = df.select(*keep, *[v.alias(k) for k, v in flags.items()])
+    if not persist:
+        return prepared, cached
+    return prepared.persist(StorageLevel.MEMORY_AND_DISK), [prepared, *cached]
+
+
+def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame]:
+    """`df` with `_key_count`: how many rows share the row's key where more than one does, else null.
+    One aggregate over the key columns alone (no window over whole rows); the duplicated keys, usually
+    few, are cached and joined back by broadcast. Returns the frame and the cached keys."""
+    duplicated = (
+        df.where(reduce(and_, [F.col(k).isNotNull() for k in key]))
+        .groupBy(*key)
+        .agg(F.count(F.lit(1)).alias("_key_count"))
+        .where(F.col("_key_count") > 1)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    few = duplicated.count() <= BROADCAST_KEYS
+    return df.join(F.broadcast(duplicated) if few else duplicated, key, "left"), duplicated
 
 
 def _context(docs_dir: Path) -> gx.data_context.AbstractDataContext:
@@ -230,10 +250,8 @@ def failing_rows(
         for r in bad
     ]
     return (
-        df.select(
-            key.alias("key"), *META_COLUMNS, F.filter(F.array(*hits), lambda h: h.isNotNull()).alias("h")
-        )
-        .where(F.size("h") > 0)
+        df.where(reduce(or_, [failing(r) for r in bad]))
+        .select(key.alias("key"), *META_COLUMNS, F.filter(F.array(*hits), lambda h: h.isNotNull()).alias("h"))
         .select(
             *[F.lit(v).alias(k) for k, v in context.items()],
             "key",
@@ -267,7 +285,10 @@ def native_counts(df: DataFrame, rules: list[Rule]) -> dict[str, Any]:
             aggs.append(F.sum(F.when(failing(r), 1).otherwise(0)).alias(f"f{i}"))
         elif r.type == "expect_column_max_to_be_between":
             aggs.append(F.max(r.expectation.column).cast("string").alias(f"m{i}"))
-    return df.agg(*aggs).first().asDict()
+    out = df.agg(*aggs).first().asDict()
+    return {"rows": out["rows"]} | {
+        r.name: out.get(f"f{i}", out.get(f"m{i}")) for i, r in enumerate(rules) if r.fails or f"m{i}" in out
+    }
 
 
 def evaluate(
@@ -281,22 +302,24 @@ def evaluate(
     table: str,
     batch: str,
     docs_dir: Path | None,
-) -> tuple[list[ExpectationResult], DataFrame | None, DataFrame]:
-    """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the input."""
+    persist: bool = True,
+) -> tuple[list[ExpectationResult], DataFrame | None, list[DataFrame]]:
+    """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the
+    cached frames, to unpersist once the failing rows are written."""
     references = reference_keys(spark, contract)
     skipped = [r.name for r in rules if any(n.startswith("_ref_") and n not in references for n in r.needs)]
     if skipped:
         log.warning("%s: no target table of %s exists yet; skipped", contract.key, ", ".join(skipped))
         rules = [r for r in rules if r.name not in skipped]
-    prepared = prepare(spark, contract, df, rules, references)
-    counts = native_counts(prepared, rules)  # also fills the cache GX then reads
+    prepared, cached = prepare(spark, contract, df, rules, references, persist)
+    counts = native_counts(prepared, rules)  # also fills the cache GX then reads, if any
     raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
     results = []
-    for i, (r, res) in enumerate(zip(rules, raw, strict=True)):
+    for r, res in zip(rules, raw, strict=True):
         table_level = r.fails is None
         evaluated = 1 if table_level else int(counts["rows"])
-        failed = (0 if res["success"] else 1) if table_level else int(counts[f"f{i}"] or 0)
-        observed = res.get("observed") or counts.get(f"m{i}")
+        failed = (0 if res["success"] else 1) if table_level else int(counts[r.name] or 0)
+        observed = res.get("observed") or (counts.get(r.name) if table_level else None)
         results.append(
             ExpectationResult(
                 run_id=run_id,
@@ -328,4 +351,4 @@ def evaluate(
         "department": contract.department,
     }
     rows = failing_rows(prepared, contract, bad, context) if bad else None
-    return results, rows, prepared
+    return results, rows, cached

@@ -3,7 +3,8 @@
 Each rule is a GX 1.x expectation (dimension, severity and name in its `meta`) plus the native Spark
 expression that is true on a failing row, so that failing rows are extracted in one pass. Checks GX
 has no built-in for (check digit, region and admin codes, ID ↔ birth date, references to other tables)
-are computed once as boolean columns `_ok__<rule>` and validated by GX as `in_set [True]`.
+and key uniqueness (GX's is a window over every row; ours one aggregate over the key) are computed once
+as boolean columns `_ok__<rule>` and validated by GX as `in_set [True]`.
 """
 
 from __future__ import annotations
@@ -193,27 +194,13 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
         _column_rules(b, c)
     for rc in contract.row_checks:
         _row_check_rules(b, rc)
-    key = contract.primary_key
-    if len(key) == 1:
-        b.add(
-            "primary_key.unique",
-            "consistency",
-            key[0],
-            lambda: F.col("_key_count") > 1,
-            gxe.ExpectColumnValuesToBeUnique,
-            needs=("_key_count",),
-            column=key[0],
-        )
-    else:
-        b.add(
-            "primary_key.unique",
-            "consistency",
-            key[0],
-            lambda: F.col("_key_count") > 1,
-            gxe.ExpectCompoundColumnsToBeUnique,
-            needs=("_key_count",),
-            column_list=list(key),
-        )
+    b.add(  # natively: one aggregate over the key columns, not GX's window over every row
+        "primary_key.unique",
+        "consistency",
+        contract.primary_key[0],
+        lambda: F.col("_key_count") > 1,
+        needs=("_key_count",),
+    )
     for i, ref in enumerate(b.q.references):
         flag = f"_ref_{i}"
         places = "_or_".join(f"{schema}_{table}" for schema, table, _ in ref.targets())

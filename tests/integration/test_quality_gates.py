@@ -23,7 +23,7 @@ from jobs.publish import GOLD, publish
 from jobs.refine import refine
 from jobs.spark import get_spark
 from quality import store
-from quality.gate import QualityGateFailed, check_batch, check_gold
+from quality.gate import QualityGateFailed, check_batch, check_gold, validate_batch
 from quality.model import QualityBlock
 
 HOUSEHOLD = get_contract("public_security/household_register")
@@ -197,6 +197,36 @@ def test_raised_threshold_publishes_with_bad_rows_quarantined_and_named(qa_batch
     with fix_list.open(encoding="utf-8-sig") as fh:
         fixes = [r for r in csv.DictReader(fh) if r["batch_id"] == "q1"]
     assert len(fixes) == run.failing_rows
+
+
+def test_validation_in_the_silver_step_equals_validation_of_silver_as_stored(qa_batch, sql):
+    """The DAG validates refine's cached frame; reading silver + quarantine back gives the same verdict,
+    counts and failing rows (file, line, key) for every expectation."""
+    spark = get_spark()
+    contract = contract_with(critical_mostly=0.85, references=[REFERENCE], expectations=[NAME_RULE])
+    in_step = []
+    refine(
+        spark,
+        contract,
+        "q1",
+        lambda delivered: in_step.append(validate_batch(spark, contract, "q1", delivered)),
+    )
+    stored = validate_batch(spark, contract, "q1")
+
+    def outcome(run):
+        return {r.expectation: (r.evaluated, r.failed, r.success, r.observed) for r in run.results}
+
+    assert outcome(in_step[0]) == outcome(stored)
+    assert in_step[0].results[0].evaluated == PERSONS + round(PERSONS * BAD)  # every delivered row
+    named = [
+        sql(
+            "SELECT expectation, key, source_file, line FROM lake.governance.quality_failure "
+            "WHERE run_id = ? ORDER BY 1, 4, 2",
+            [run.run_id],
+        )
+        for run in (in_step[0], stored)
+    ]
+    assert named[0] == named[1] and len(named[0]) == stored.failing_rows > 0
 
 
 def test_stale_feed_fails_timeliness(qa_batch, sql):
