@@ -143,10 +143,10 @@ def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
 
 def _validate_batch(contract: FeedContract, batch: str, delivered: Any = None) -> dict[str, Any]:
     """Run the gate's suite (on the refined frame if given, else on silver as stored); its summary."""
+    started = dt.datetime.now()
     from jobs.spark import get_spark
     from quality.gate import blocked_message, describe, validate_batch
 
-    started = dt.datetime.now()
     run = validate_batch(get_spark(), contract, batch, delivered)
     return {
         **run.summary(),
@@ -218,7 +218,7 @@ def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
     batch as stored in silver and logs the verdict here."""
     from jobs import batch_log
     from jobs.spark import get_spark
-    from quality.gate import QualityGateFailed
+    from quality.model import QualityGateFailed
 
     contract, batch = get_contract(state["feed"]), state["batch_id"]
     if "quality_run_id" not in state:

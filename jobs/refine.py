@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
+from operator import and_
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -206,12 +208,17 @@ def validate(spark: SparkSession, contract: FeedContract, bronze: DataFrame) -> 
     ]
     ordered += row_problems(contract)
     df = df.withColumn("_problems", F.filter(F.array(*ordered), lambda p: p.isNotNull()))
-    # Duplicate keys: among otherwise valid rows, the first by file and line wins; the others are quarantined.
+    # Duplicate keys: among otherwise valid rows (ordered first), the first by file and line wins; the
+    # others are quarantined. The same window counts every row's key (`_key_count`, for the gate).
     key = [F.col(k) for k in contract.primary_key]
     clean = F.size("_problems") == 0
-    w = Window.partitionBy(clean, *key).orderBy("_source_file", "_line")
-    dup = _problem(clean & (F.row_number().over(w) > 1), contract.primary_key[0], "DUPLICATE_KEY")
-    return df.withColumn("_problems", F.filter(F.array_append("_problems", dup), lambda p: p.isNotNull()))
+    by_key = Window.partitionBy(*key)
+    rank = F.row_number().over(by_key.orderBy(F.when(clean, 0).otherwise(1), "_source_file", "_line"))
+    dup = _problem(clean & (rank > 1), contract.primary_key[0], "DUPLICATE_KEY")
+    keyed = reduce(and_, [k.isNotNull() for k in key])
+    return df.withColumn(
+        "_problems", F.filter(F.array_append("_problems", dup), lambda p: p.isNotNull())
+    ).withColumn("_key_count", F.when(keyed, F.count(F.lit(1)).over(by_key)))
 
 
 def _flag(df: DataFrame, c: ContractColumn, prefix: str) -> Column:
@@ -244,7 +251,8 @@ def ensure_tables(spark: SparkSession, contract: FeedContract) -> None:
 
 def delivered(contract: FeedContract, checked: DataFrame) -> DataFrame:
     """The batch as delivered, after refinement (silver rows and quarantined rows alike): typed columns,
-    the cleaned delivered text of the non-string ones (`_raw_<column>`), surplus fields, file and line."""
+    the cleaned delivered text of the non-string ones (`_raw_<column>`), surplus fields, file, line and
+    how many rows share the row's key (`_key_count`)."""
     cols = contract.columns
     return checked.select(
         *[c.name for c in cols],
@@ -252,6 +260,7 @@ def delivered(contract: FeedContract, checked: DataFrame) -> DataFrame:
         EXTRA,
         "_source_file",
         "_line",
+        "_key_count",
     )
 
 

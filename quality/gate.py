@@ -20,12 +20,9 @@ from pyspark.sql import DataFrame, SparkSession
 from govlake.contracts import FeedContract
 from govlake.lineage.emit import emit_quality_assertions
 from quality import store
+from quality.model import QualityGateFailed
 from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
 from quality.suite import GATE, GOLD, build_rules
-
-
-class QualityGateFailed(RuntimeError):
-    """A critical expectation failed: the batch is not promoted."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +94,6 @@ def _run(
         table=table,
         batch=batch,
         docs_dir=docs,
-        persist=frame is None and os.environ.get("GOVLAKE_QUALITY_CACHE", "1") == "1",
     )
     try:
         if rows is not None:

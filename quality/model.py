@@ -21,6 +21,11 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
+class QualityGateFailed(RuntimeError):
+    """A critical expectation failed: the batch is not promoted. (Here, not in quality.gate, so that
+    enforcing a verdict does not import GX.)"""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -133,12 +133,10 @@ def prepare(
     df: DataFrame,
     rules: list[Rule],
     references: dict[str, tuple[str, DataFrame]],
-    persist: bool = True,
 ) -> tuple[DataFrame, list[DataFrame]]:
-    """Add the flags the rules need to the frame every later pass reads (the columns GX checks, the
-    flags, and what a failing row is reported with: key, raw value, file, line), cached unless `persist`
-    is false (the input is cached already). Returns it with the frames cached on the way, to unpersist
-    once the run is written."""
+    """Add the flags the rules need and cache the frame every later pass reads: the columns GX checks,
+    the flags and what a failing row is reported with (key, raw value, file, line). Returns it with
+    every frame cached on the way, to unpersist once the run is written."""
     needs = {n for r in rules for n in r.needs}
     keep, cached = [*df.columns], []
     divisions = (
@@ -155,15 +153,13 @@ def prepare(
             df = df.join(F.broadcast(current), F.col(c.name) == F.col(f"_division_{c.name}"), "left")
     for alias, (column, keys) in references.items():
         df = df.join(keys, F.col(column).cast("string") == F.col(alias), "left")
-    if "_key_count" in needs:
+    if "_key_count" in needs and "_key_count" not in keep:  # refine's frame counts keys already
         df, duplicated = with_key_counts(df, contract.primary_key)
         cached.append(duplicated)
         keep.append("_key_count")
     flags = {r.flag: ~F.coalesce(r.fails(), F.lit(False)) for r in rules if r.flag and r.fails}
-    prepared = df.select(*keep, *[v.alias(k) for k, v in flags.items()])
-    if not persist:
-        return prepared, cached
-    return prepared.persist(StorageLevel.MEMORY_AND_DISK), [prepared, *cached]
+    prepared = df.select(*keep, *[v.alias(k) for k, v in flags.items()]).persist(StorageLevel.MEMORY_AND_DISK)
+    return prepared, [prepared, *cached]
 
 
 def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame]:
@@ -302,7 +298,6 @@ def evaluate(
     table: str,
     batch: str,
     docs_dir: Path | None,
-    persist: bool = True,
 ) -> tuple[list[ExpectationResult], DataFrame | None, list[DataFrame]]:
     """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the
     cached frames, to unpersist once the failing rows are written."""
@@ -311,8 +306,8 @@ def evaluate(
     if skipped:
         log.warning("%s: no target table of %s exists yet; skipped", contract.key, ", ".join(skipped))
         rules = [r for r in rules if r.name not in skipped]
-    prepared, cached = prepare(spark, contract, df, rules, references, persist)
-    counts = native_counts(prepared, rules)  # also fills the cache GX then reads, if any
+    prepared, cached = prepare(spark, contract, df, rules, references)
+    counts = native_counts(prepared, rules)  # also fills the cache GX then reads
     raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
     results = []
     for r, res in zip(rules, raw, strict=True):
