@@ -32,9 +32,9 @@ from quality.suite import Rule
 
 log = logging.getLogger(__name__)
 META_COLUMNS = ("_source_file", "_line")
+BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by broadcast
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
-BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by broadcast
 RESULT_FORMAT = os.environ.get("GOVLAKE_QUALITY_RESULT_FORMAT", "BOOLEAN_ONLY")
 
 
