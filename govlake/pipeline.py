@@ -143,7 +143,7 @@ def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
 
 def _validate_batch(contract: FeedContract, batch: str, delivered: Any = None) -> dict[str, Any]:
     """Run the gate's suite (on the refined frame if given, else on silver as stored); its summary."""
-    started = dt.datetime.now()
+    started = dt.datetime.now()  # before the imports: loading GX is part of the gate's cost
     from jobs.spark import get_spark
     from quality.gate import blocked_message, describe, validate_batch
 

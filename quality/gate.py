@@ -85,15 +85,7 @@ def _run(
         table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
     results, rows, cached = evaluate(
-        spark,
-        contract,
-        df,
-        rules,
-        run_id=run_id,
-        stage=stage,
-        table=table,
-        batch=batch,
-        docs_dir=docs,
+        spark, contract, df, rules, run_id=run_id, stage=stage, table=table, batch=batch, docs_dir=docs
     )
     try:
         if rows is not None:
@@ -103,8 +95,8 @@ def _run(
         if rows is not None:
             rows.unpersist()
     finally:
-        for frame in cached:
-            frame.unpersist()
+        for cached_frame in cached:
+            cached_frame.unpersist()
     run = QualityRun(run_id, table, results, failing, docs / "index.html")
     if stage == GOLD or run.blocking:  # once per DAG run: after the gold check, or when the gate blocks
         report.write_department(spark, contract.department)

@@ -274,17 +274,16 @@ def failing(r: Rule) -> Column:
 
 
 def native_counts(df: DataFrame, rules: list[Rule]) -> dict[str, Any]:
-    """Rows, failing rows per rule and the observed maximum of max-rules, in one Spark aggregate."""
-    aggs = [F.count(F.lit(1)).alias("rows")]
-    for i, r in enumerate(rules):
+    """Rows, failing rows per rule and the observed maximum of max-rules (by rule name), in one Spark
+    aggregate."""
+    aggs = {"rows": F.count(F.lit(1))}
+    for r in rules:
         if r.fails is not None:
-            aggs.append(F.sum(F.when(failing(r), 1).otherwise(0)).alias(f"f{i}"))
+            aggs[r.name] = F.sum(F.when(failing(r), 1).otherwise(0))
         elif r.type == "expect_column_max_to_be_between":
-            aggs.append(F.max(r.expectation.column).cast("string").alias(f"m{i}"))
-    out = df.agg(*aggs).first().asDict()
-    return {"rows": out["rows"]} | {
-        r.name: out.get(f"f{i}", out.get(f"m{i}")) for i, r in enumerate(rules) if r.fails or f"m{i}" in out
-    }
+            aggs[r.name] = F.max(r.expectation.column).cast("string")
+    values = df.agg(*[a.alias(f"a{i}") for i, a in enumerate(aggs.values())]).first()
+    return dict(zip(aggs, values, strict=True))
 
 
 def evaluate(
