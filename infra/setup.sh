@@ -30,7 +30,10 @@ export UV_CACHE_DIR="$CACHE/uv"
 if [ ! -f "$VENV/.complete" ]; then
   rm -rf "$VENV"
   "$UV" venv -q --python "$PYTHON" "$VENV"
-  "$UV" pip install -q --python "$VENV/bin/python" -r "$LOCK"
+  # Byte-compiled up front: every Airflow task imports Airflow and GX again, and where
+  # PYTHONDONTWRITEBYTECODE is set an uncompiled venv recompiles them from source each time (GX: 18 s
+  # instead of 7 s on a 2-core machine).
+  "$UV" pip install -q --compile-bytecode --python "$VENV/bin/python" -r "$LOCK"
   "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT"
   touch "$VENV/.complete"
 fi

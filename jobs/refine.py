@@ -251,8 +251,8 @@ def ensure_tables(spark: SparkSession, contract: FeedContract) -> None:
 
 def delivered(contract: FeedContract, checked: DataFrame) -> DataFrame:
     """The batch as delivered, after refinement (silver rows and quarantined rows alike): typed columns,
-    the cleaned delivered text of the non-string ones (`_raw_<column>`), surplus fields, file, line and
-    how many rows share the row's key (`_key_count`)."""
+    the cleaned delivered text of the non-string ones (`_raw_<column>`), surplus fields, file, line,
+    how many rows share the row's key (`_key_count`) and the row's problems (`_problems`)."""
     cols = contract.columns
     return checked.select(
         *[c.name for c in cols],
@@ -261,6 +261,7 @@ def delivered(contract: FeedContract, checked: DataFrame) -> DataFrame:
         "_source_file",
         "_line",
         "_key_count",
+        "_problems",
     )
 
 

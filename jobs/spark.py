@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from pyspark import inheritable_thread_target
 from pyspark.sql import SparkSession
 
 from govlake.config import REPO, SPARK_PACKAGES, Settings, settings
@@ -96,3 +101,17 @@ def stop_spark() -> None:
     if _session is not None:
         _session.stop()
         _session = None
+
+
+@contextmanager
+def meanwhile(fn: Callable[..., Any] | None, *args: Any) -> Iterator[None]:
+    """Run `fn(*args)` on a second thread (with the Spark thread's local properties) while the body
+    runs, e.g. one Delta commit while another pass computes; on leaving, wait for it and raise its
+    error. `fn` None runs nothing."""
+    if fn is None:
+        yield
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix=getattr(fn, "__name__", "meanwhile")) as pool:
+        done = pool.submit(inheritable_thread_target(fn), *args)
+        yield
+        done.result()

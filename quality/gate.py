@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from govlake.contracts import FeedContract
 from govlake.lineage.emit import emit_quality_assertions
+from jobs.spark import meanwhile
 from quality import store
 from quality.model import QualityGateFailed
 from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
@@ -74,6 +76,7 @@ def _run(
     run_id: str,
     as_of: dt.date | None,
     frame: DataFrame | None = None,
+    alongside: Callable[[QualityRun], None] | None = None,
 ) -> QualityRun:
     from quality import report
 
@@ -84,23 +87,28 @@ def _run(
     else:
         table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
-    results, rows, cached = evaluate(
-        spark, contract, df, rules, run_id=run_id, stage=stage, table=table, batch=batch, docs_dir=docs
+    store.ensure(spark)
+    results, failing = evaluate(
+        spark,
+        contract,
+        df,
+        rules,
+        lambda rows: store.write_failing(spark, rows),
+        run_id=run_id,
+        stage=stage,
+        table=table,
+        batch=batch,
+        docs_dir=docs,
     )
-    try:
-        if rows is not None:
-            rows = rows.cache()
-        store.write(spark, results, rows)
-        failing = rows.count() if rows is not None else 0
-        if rows is not None:
-            rows.unpersist()
-    finally:
-        for cached_frame in cached:
-            cached_frame.unpersist()
+    store.write_results(spark, results)
     run = QualityRun(run_id, table, results, failing, docs / "index.html")
-    if stage == GOLD or run.blocking:  # once per DAG run: after the gold check, or when the gate blocks
-        report.write_department(spark, contract.department)
     emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
+    # Once per DAG run: after the gold check, or when the gate blocks. `alongside` (e.g. the task's
+    # batch-log commit) runs while the report is written.
+    reported = stage == GOLD or run.blocking
+    with meanwhile(report.write_department if reported else None, spark, contract.department):
+        if alongside is not None:
+            alongside(run)
     return run
 
 
@@ -144,7 +152,13 @@ def check_batch(
 
 
 def check_gold(
-    spark: SparkSession, contract: FeedContract, batch: str, run_id: str, as_of: dt.date | None = None
+    spark: SparkSession,
+    contract: FeedContract,
+    batch: str,
+    run_id: str,
+    as_of: dt.date | None = None,
+    alongside: Callable[[QualityRun], None] | None = None,
 ) -> QualityRun:
-    """Check the published gold table; failures are recorded (the batch is already in gold)."""
-    return _run(spark, contract, batch, GOLD, run_id, as_of)
+    """Check the published gold table; failures are recorded (the batch is already in gold).
+    `alongside(run)` is called once the run is recorded, while the department report is written."""
+    return _run(spark, contract, batch, GOLD, run_id, as_of, alongside=alongside)

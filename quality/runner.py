@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import reduce
 from operator import and_, or_
@@ -28,10 +29,12 @@ from govlake.contracts import FeedContract
 from jobs import checks, tables
 from jobs.ingest import EXTRA
 from jobs.refine import QUARANTINE, SILVER, _clean, _typed
+from jobs.spark import meanwhile
 from quality.suite import Rule
 
 log = logging.getLogger(__name__)
 META_COLUMNS = ("_source_file", "_line")
+PROBLEMS = "_problems"  # refine's problems of the row, on the frame the silver step hands the gate
 BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by broadcast
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
@@ -136,9 +139,14 @@ def prepare(
 ) -> tuple[DataFrame, list[DataFrame]]:
     """Add the flags the rules need and cache the frame every later pass reads: the columns GX checks,
     the flags and what a failing row is reported with (key, raw value, file, line). Returns it with
-    every frame cached on the way, to unpersist once the run is written."""
-    needs = {n for r in rules for n in r.needs}
-    keep, cached = [*df.columns], []
+    every frame cached on the way, to unpersist once the run is written.
+
+    On refine's own frame (it carries `_problems`) a rule that repeats a refine check reads its flag
+    from there; its helper columns (region and admin-code joins) are then not needed."""
+    from_refine = PROBLEMS in df.columns
+    derived = {r.name for r in rules if from_refine and r.problem and r.flag}
+    needs = {n for r in rules if r.name not in derived for n in r.needs}
+    keep, cached = [c for c in df.columns if c != PROBLEMS], []
     divisions = (
         checks.divisions_frame(spark)
         if any(n.startswith(("_region_", "_division_")) for n in needs)
@@ -157,9 +165,19 @@ def prepare(
         df, duplicated = with_key_counts(df, contract.primary_key)
         cached.append(duplicated)
         keep.append("_key_count")
-    flags = {r.flag: ~F.coalesce(r.fails(), F.lit(False)) for r in rules if r.flag and r.fails}
+    flags = {
+        r.flag: ~_reported(r.problem) if r.name in derived else ~F.coalesce(r.fails(), F.lit(False))
+        for r in rules
+        if r.flag and r.fails
+    }
     prepared = df.select(*keep, *[v.alias(k) for k, v in flags.items()]).persist(StorageLevel.MEMORY_AND_DISK)
     return prepared, [prepared, *cached]
+
+
+def _reported(problem: tuple[str, str]) -> Column:
+    """True where refine reported this (field, reason) problem for the row."""
+    field, reason = problem
+    return F.exists(PROBLEMS, lambda p: (p["field"] == field) & (p["reason"] == reason))
 
 
 def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame]:
@@ -291,58 +309,63 @@ def evaluate(
     contract: FeedContract,
     df: DataFrame,
     rules: list[Rule],
+    write_failing: Callable[[DataFrame], None],
     *,
     run_id: str,
     stage: str,
     table: str,
     batch: str,
     docs_dir: Path | None,
-) -> tuple[list[ExpectationResult], DataFrame | None, list[DataFrame]]:
-    """Validate; returns the results, the failing rows (a lazy frame over the cached input) and the
-    cached frames, to unpersist once the failing rows are written."""
+) -> tuple[list[ExpectationResult], int]:
+    """Validate; returns the results and how many failing rows were written (one per failing row and
+    expectation). The failing rows, known from the native counts before GX runs, are handed to
+    `write_failing` on a second thread while GX validates, so that their Delta commit overlaps GX's
+    passes and Data Docs; both are done when this returns."""
     references = reference_keys(spark, contract)
     skipped = [r.name for r in rules if any(n.startswith("_ref_") and n not in references for n in r.needs)]
     if skipped:
         log.warning("%s: no target table of %s exists yet; skipped", contract.key, ", ".join(skipped))
         rules = [r for r in rules if r.name not in skipped]
     prepared, cached = prepare(spark, contract, df, rules, references)
-    counts = native_counts(prepared, rules)  # also fills the cache GX then reads
-    raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
-    results = []
-    for r, res in zip(rules, raw, strict=True):
-        table_level = r.fails is None
-        evaluated = 1 if table_level else int(counts["rows"])
-        failed = (0 if res["success"] else 1) if table_level else int(counts[r.name] or 0)
-        observed = res.get("observed") or (counts.get(r.name) if table_level else None)
-        results.append(
-            ExpectationResult(
-                run_id=run_id,
-                feed=contract.key,
-                table=table,
-                batch_id=batch,
-                stage=stage,
-                department=contract.department,
-                dimension=r.dimension,
-                expectation=r.name,
-                expectation_type=r.type,
-                column=r.column,
-                severity=r.severity,
-                mostly=r.mostly,
-                evaluated=evaluated,
-                failed=failed,
-                score=round(1 - failed / evaluated, 6) if evaluated else 1.0,
-                success=res["success"],
-                observed="" if observed is None else str(observed)[:1000],
-            )
-        )
-    bad = [r for r, res in zip(rules, results, strict=True) if res.failed and r.fails is not None]
-    context = {
-        "run_id": run_id,
-        "feed": contract.key,
-        "table": table,
-        "batch_id": batch,
-        "stage": stage,
-        "department": contract.department,
-    }
-    rows = failing_rows(prepared, contract, bad, context) if bad else None
-    return results, rows, cached
+    try:
+        counts = native_counts(prepared, rules)  # also fills the cache GX then reads
+        bad = [r for r in rules if r.fails is not None and counts[r.name]]
+        context = {
+            "run_id": run_id,
+            "feed": contract.key,
+            "table": table,
+            "batch_id": batch,
+            "stage": stage,
+            "department": contract.department,
+        }
+        rows = failing_rows(prepared, contract, bad, context) if bad else None
+        with meanwhile(write_failing if rows is not None else None, rows):
+            raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
+    finally:
+        for frame in cached:
+            frame.unpersist()
+    results = [_result(r, res, counts, context) for r, res in zip(rules, raw, strict=True)]
+    return results, sum(int(counts[r.name]) for r in bad)
+
+
+def _result(
+    r: Rule, res: dict[str, Any], counts: dict[str, Any], context: dict[str, str]
+) -> ExpectationResult:
+    table_level = r.fails is None
+    evaluated = 1 if table_level else int(counts["rows"])
+    failed = (0 if res["success"] else 1) if table_level else int(counts[r.name] or 0)
+    observed = res.get("observed") or (counts.get(r.name) if table_level else None)
+    return ExpectationResult(
+        **context,
+        dimension=r.dimension,
+        expectation=r.name,
+        expectation_type=r.type,
+        column=r.column,
+        severity=r.severity,
+        mostly=r.mostly,
+        evaluated=evaluated,
+        failed=failed,
+        score=round(1 - failed / evaluated, 6) if evaluated else 1.0,
+        success=res["success"],
+        observed="" if observed is None else str(observed)[:1000],
+    )

@@ -73,14 +73,17 @@ def ensure(spark: SparkSession) -> None:
     )
 
 
-def write(spark: SparkSession, results: list[ExpectationResult], failures: DataFrame | None) -> None:
-    """Failing rows first, then the results: a run's scorecard appears only once its rows are named."""
-    ensure(spark)
+def write_failing(spark: SparkSession, failures: DataFrame) -> None:
+    """Append a run's failing rows (one row per failing row and expectation)."""
+    failures.withColumn("recorded_at", F.lit(dt.datetime.now())).select(
+        *result_names(failure_struct())
+    ).write.format("delta").mode("append").save(tables.path(SCHEMA, FAILURE))
+
+
+def write_results(spark: SparkSession, results: list[ExpectationResult]) -> None:
+    """Append a run's scorecard: written after its failing rows, so that it appears only once they are
+    named."""
     now = dt.datetime.now()
-    if failures is not None:
-        failures.withColumn("recorded_at", F.lit(now)).select(*result_names(failure_struct())).write.format(
-            "delta"
-        ).mode("append").save(tables.path(SCHEMA, FAILURE))
     rows = [r.as_dict() | {"evaluated_at": now} for r in results]
     spark.createDataFrame(rows, result_struct()).write.format("delta").mode("append").save(
         tables.path(SCHEMA, RESULT)

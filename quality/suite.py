@@ -40,6 +40,9 @@ class Rule:
     expectation: Expectation
     flag: str | None = None  # the helper column GX validates, if the check is computed natively
     needs: tuple[str, ...] = field(default=())  # helper columns the frame must carry
+    # The refine problem (field, reason code) that is the same check: on refine's own frame, which still
+    # carries `_problems`, the flag is read from there instead of being computed again.
+    problem: tuple[str, str] | None = None
 
     @property
     def type(self) -> str:
@@ -66,6 +69,7 @@ class _Builder:
         severity: Severity = "critical",
         mostly: float | None = -1.0,  # -1: the block's default for the severity; None: no `mostly`
         needs: tuple[str, ...] = (),
+        problem: tuple[str, str] | None = None,
         **kwargs,
     ) -> None:
         o = self.q.overrides.get(name)
@@ -84,7 +88,7 @@ class _Builder:
             kwargs["mostly"] = mostly
         meta = {"name": name, "dimension": dimension, "severity": severity, "column": reported}
         exp = make(**kwargs, meta=meta)
-        self.rules.append(Rule(name, dimension, severity, mostly, reported, fails, exp, flag, needs))
+        self.rules.append(Rule(name, dimension, severity, mostly, reported, fails, exp, flag, needs, problem))
 
 
 def _column_rules(b: _Builder, c: ContractColumn) -> None:
@@ -111,6 +115,7 @@ def _column_rules(b: _Builder, c: ContractColumn) -> None:
             c.name,
             lambda: F.col(raw).isNotNull() & v().isNull(),
             needs=(raw,),
+            problem=(c.name, "BAD_TYPE"),
         )
     if "resident_id" in c.checks:
         b.add(
@@ -123,11 +128,20 @@ def _column_rules(b: _Builder, c: ContractColumn) -> None:
             regex=checks.RESIDENT_ID_FORMAT,
         )
         b.add(
-            f"{c.name}.check_digit", "accuracy", c.name, lambda: usable() & checks.resident_id_bad_check(v())
+            f"{c.name}.check_digit",
+            "accuracy",
+            c.name,
+            lambda: usable() & checks.resident_id_bad_check(v()),
+            problem=(c.name, "BAD_CHECK_DIGIT"),
         )
         region = f"_region_{c.name}"
         b.add(
-            f"{c.name}.region", "accuracy", c.name, lambda: usable() & F.col(region).isNull(), needs=(region,)
+            f"{c.name}.region",
+            "accuracy",
+            c.name,
+            lambda: usable() & F.col(region).isNull(),
+            needs=(region,),
+            problem=(c.name, "UNKNOWN_REGION"),
         )
     if "admin_division" in c.checks:
         division = f"_division_{c.name}"
@@ -137,6 +151,7 @@ def _column_rules(b: _Builder, c: ContractColumn) -> None:
             c.name,
             lambda: v().isNotNull() & F.col(division).isNull(),
             needs=(division,),
+            problem=(c.name, "UNKNOWN_ADMIN_CODE"),
         )
     if c.pattern:
         b.add(
@@ -174,6 +189,7 @@ def _row_check_rules(b: _Builder, rc: RowCheck) -> None:
             lambda: (
                 usable() & F.col(bd).isNotNull() & (checks.resident_id_birth_date(F.col(rc.id)) != F.col(bd))
             ),
+            problem=(bd, "ID_BIRTH_MISMATCH"),
         )
     if rc.gender:
         g = rc.gender
@@ -182,6 +198,7 @@ def _row_check_rules(b: _Builder, rc: RowCheck) -> None:
             "consistency",
             g,
             lambda: usable() & F.col(g).isNotNull() & (checks.resident_id_gender(F.col(rc.id)) != F.col(g)),
+            problem=(g, "ID_GENDER_MISMATCH"),
         )
 
 
@@ -189,7 +206,13 @@ def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None
     """The suite for the contract's silver candidate (`gate`) or its gold table (`gold`)."""
     b = _Builder(contract, stage, as_of or dt.date.today())
     if stage == GATE:
-        b.add("row.field_count", "conformity", EXTRA, lambda: F.col(EXTRA).isNotNull())
+        b.add(
+            "row.field_count",
+            "conformity",
+            EXTRA,
+            lambda: F.col(EXTRA).isNotNull(),
+            problem=(EXTRA, "BAD_FIELD_COUNT"),
+        )
     for c in contract.columns:
         _column_rules(b, c)
     for rc in contract.row_checks:
