@@ -5,6 +5,7 @@ Each rule returns a Column that is true where the value is bad; refine.py turns 
 
 from __future__ import annotations
 
+import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -44,10 +45,21 @@ def resident_id_gender(rid: Column) -> Column:
 
 
 def divisions_frame(spark: SparkSession) -> DataFrame:
-    """GB/T 2260 reference: every code ever issued, with whether it is still in use."""
-    rows = [(d.code, d.name, d.province, d.level, d.current) for d in all_divisions()]
+    """GB/T 2260 reference: every code ever issued, with whether it is still in use. Handed to Spark as
+    an Arrow table, so that it is a local relation in the JVM: a list of Python rows would need a Python
+    worker in every job that joins it."""
+    divisions = all_divisions()
+    table = pa.table(
+        {
+            "code": [d.code for d in divisions],
+            "name": [d.name for d in divisions],
+            "province": [d.province for d in divisions],
+            "level": [d.level for d in divisions],
+            "current": [d.current for d in divisions],
+        }
+    )
     return spark.createDataFrame(
-        rows, "code string, name string, province string, level string, current boolean"
+        table, "code string, name string, province string, level string, current boolean"
     )
 
 

@@ -88,7 +88,7 @@ def _run(
         table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
     store.ensure(spark)
-    results, failing = evaluate(
+    results, failing, build_docs = evaluate(
         spark,
         contract,
         df,
@@ -100,7 +100,8 @@ def _run(
         batch=batch,
         docs_dir=docs,
     )
-    store.write_results(spark, results)
+    with meanwhile(build_docs):  # Data Docs are rendered while the scorecard is committed
+        store.write_results(spark, results)
     run = QualityRun(run_id, table, results, failing, docs / "index.html")
     emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
     # Once per DAG run: after the gold check, or when the gate blocks. `alongside` (e.g. the task's

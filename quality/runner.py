@@ -39,6 +39,7 @@ BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by b
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
 RESULT_FORMAT = os.environ.get("GOVLAKE_QUALITY_RESULT_FORMAT", "BOOLEAN_ONLY")
+DOCS_SITE = "govlake"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,12 @@ def prepare(
     derived = {r.name for r in rules if from_refine and r.problem and r.flag}
     needs = {n for r in rules if r.name not in derived for n in r.needs}
     keep, cached = [c for c in df.columns if c != PROBLEMS], []
+    # Keys are counted before the joins, so that the aggregate reads the key columns alone (refine's
+    # frame counts them already).
+    if "_key_count" in needs and "_key_count" not in keep:
+        df, duplicated = with_key_counts(df, contract.primary_key)
+        cached.append(duplicated)
+        keep.append("_key_count")
     divisions = (
         checks.divisions_frame(spark)
         if any(n.startswith(("_region_", "_division_")) for n in needs)
@@ -161,10 +168,6 @@ def prepare(
             df = df.join(F.broadcast(current), F.col(c.name) == F.col(f"_division_{c.name}"), "left")
     for alias, (column, keys) in references.items():
         df = df.join(keys, F.col(column).cast("string") == F.col(alias), "left")
-    if "_key_count" in needs and "_key_count" not in keep:  # refine's frame counts keys already
-        df, duplicated = with_key_counts(df, contract.primary_key)
-        cached.append(duplicated)
-        keep.append("_key_count")
     flags = {
         r.flag: ~_reported(r.problem) if r.name in derived else ~F.coalesce(r.fails(), F.lit(False))
         for r in rules
@@ -183,7 +186,7 @@ def _reported(problem: tuple[str, str]) -> Column:
 def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame]:
     """`df` with `_key_count`: how many rows share the row's key where more than one does, else null.
     One aggregate over the key columns alone (no window over whole rows); the duplicated keys, usually
-    few, are cached and joined back by broadcast. Returns the frame and the cached keys."""
+    none, are cached and joined back (by broadcast while few). Returns the frame and the cached keys."""
     duplicated = (
         df.where(reduce(and_, [F.col(k).isNotNull() for k in key]))
         .groupBy(*key)
@@ -191,7 +194,10 @@ def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame
         .where(F.col("_key_count") > 1)
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    few = duplicated.count() <= BROADCAST_KEYS
+    found = duplicated.count()
+    if not found:  # the usual case: nothing to join back
+        return df.withColumn("_key_count", F.lit(None).cast("long")), duplicated
+    few = found <= BROADCAST_KEYS
     return df.join(F.broadcast(duplicated) if few else duplicated, key, "left"), duplicated
 
 
@@ -199,7 +205,7 @@ def _context(docs_dir: Path) -> gx.data_context.AbstractDataContext:
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
     ctx.variables.data_docs_sites = {
-        "govlake": {
+        DOCS_SITE: {
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
@@ -208,23 +214,23 @@ def _context(docs_dir: Path) -> gx.data_context.AbstractDataContext:
     return ctx
 
 
+DocsBuilder = Callable[[], object]
+
+
 def run_suite(
     df: DataFrame, rules: list[Rule], suite_name: str, run_id: str, docs_dir: Path | None
-) -> list[dict[str, Any]]:
-    """Validate `df` with GX; one result dict per rule (success, counts, observed value)."""
-    docs_dir = docs_dir or Path("/nonexistent")
-    ctx = _context(docs_dir)
+) -> tuple[list[dict[str, Any]], DocsBuilder | None]:
+    """Validate `df` with GX; one result dict per rule (success, counts, observed value), and what
+    builds the run's Data Docs (None without `docs_dir`), to run while the scorecard is committed."""
+    ctx = _context(docs_dir or Path("/nonexistent"))
     source = ctx.data_sources.add_spark("lake")
     batch_def = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("batch")
     suite = ctx.suites.add(gx.ExpectationSuite(name=suite_name))
     for r in rules:
         suite.add_expectation(r.expectation)
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir.name != "nonexistent" else []
     checkpoint = ctx.checkpoints.add(
-        gx.Checkpoint(
-            name=suite_name, validation_definitions=[vd], actions=actions, result_format=RESULT_FORMAT
-        )
+        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=RESULT_FORMAT)
     )
     result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_id))
     by_name = {}
@@ -240,7 +246,9 @@ def run_suite(
                 if not er.exception_info or not er.exception_info.get("raised_exception")
                 else f"error: {er.exception_info.get('exception_message')}",
             }
-    return [by_name.get(r.name, {"success": False, "observed": "not evaluated"}) for r in rules]
+    raw = [by_name.get(r.name, {"success": False, "observed": "not evaluated"}) for r in rules]
+    # The run's result is in the context's validation-results store: the site renders it from there.
+    return raw, (lambda: ctx.build_data_docs(site_names=[DOCS_SITE])) if docs_dir else None
 
 
 def failing_rows(
@@ -316,11 +324,11 @@ def evaluate(
     table: str,
     batch: str,
     docs_dir: Path | None,
-) -> tuple[list[ExpectationResult], int]:
-    """Validate; returns the results and how many failing rows were written (one per failing row and
-    expectation). The failing rows, known from the native counts before GX runs, are handed to
-    `write_failing` on a second thread while GX validates, so that their Delta commit overlaps GX's
-    passes and Data Docs; both are done when this returns."""
+) -> tuple[list[ExpectationResult], int, DocsBuilder | None]:
+    """Validate; returns the results, how many failing rows were written (one per failing row and
+    expectation) and what builds the Data Docs (`run_suite`). The failing rows, known from the native
+    counts before GX runs, are handed to `write_failing` on a second thread while GX validates, so
+    that their Delta commit overlaps GX's passes; both are done when this returns."""
     references = reference_keys(spark, contract)
     skipped = [r.name for r in rules if any(n.startswith("_ref_") and n not in references for n in r.needs)]
     if skipped:
@@ -340,12 +348,12 @@ def evaluate(
         }
         rows = failing_rows(prepared, contract, bad, context) if bad else None
         with meanwhile(write_failing if rows is not None else None, rows):
-            raw = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
+            raw, docs = run_suite(prepared, rules, f"{table}.{stage}", run_id, docs_dir)
     finally:
         for frame in cached:
             frame.unpersist()
     results = [_result(r, res, counts, context) for r, res in zip(rules, raw, strict=True)]
-    return results, sum(int(counts[r.name]) for r in bad)
+    return results, sum(int(counts[r.name]) for r in bad), docs
 
 
 def _result(
