@@ -7,10 +7,13 @@ import datetime as dt
 import importlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govlake.config import settings
 from govlake.contracts import FeedContract, batch_id, get_contract
+
+if TYPE_CHECKING:
+    from quality.gate import QualityRun
 
 
 def latest_batch(contract: FeedContract) -> str:
@@ -250,7 +253,7 @@ def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
 
-    def log(run: Any) -> None:  # committed while the department report is written
+    def log(run: QualityRun) -> None:  # committed while the department report is written
         failed = run.blocking + run.warnings
         status = "failed" if run.blocking else "ok"
         message = "; ".join(describe(run.table, r) for r in failed) or f"{len(run.results)} expectations met"
