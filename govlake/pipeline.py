@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,21 +123,22 @@ def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
     from jobs.spark import get_spark
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
+    spark = get_spark()
     validated: dict[str, Any] = {}
-    loading = _preload("quality.gate") if gate else None
+    readying = _ready_gate(spark) if gate else None
 
     def validate(delivered: Any) -> None:
-        if loading is not None:
-            loading.join()
+        if readying is not None:
+            readying.join()
         validated.update(_validate_batch(contract, batch, delivered))
 
-    r = refine(get_spark(), contract, batch, validate if gate else None)
+    r = refine(spark, contract, batch, validate if gate else None)
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items()))
     counts = {"rows_in": r.rows_in, "rows_out": r.silver, "quarantined": r.quarantined}
     entries = [batch_log.entry(contract.key, batch, "silver", "ok", started, message=reasons, **counts)]
     if validated:
         entries.append(_gate_entry(contract, batch, validated, r.rows_in))
-    batch_log.record(get_spark(), *entries)
+    batch_log.record(spark, *entries)
     return {
         **state,
         "rows_in": r.rows_in,
@@ -149,12 +149,21 @@ def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
     }
 
 
-def _preload(module: str) -> threading.Thread:
-    """Import `module` on a thread while Spark refines the batch: loading GX takes seconds of Python,
-    during which the task's own thread only waits for the JVM."""
-    loading = threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}")
-    loading.start()
-    return loading
+def _ready_gate(spark: Any) -> threading.Thread:
+    """While Spark refines the batch, import the gate (loading GX takes seconds of Python, during which
+    the task's own thread only waits for the JVM) and create the scorecard tables if they are new."""
+
+    from pyspark import inheritable_thread_target
+
+    def ready() -> None:
+        import quality.gate  # noqa: F401
+        from quality import store
+
+        store.ensure(spark)
+
+    readying = threading.Thread(target=inheritable_thread_target(ready), name="ready quality gate")
+    readying.start()
+    return readying
 
 
 def _validate_batch(contract: FeedContract, batch: str, delivered: Any = None) -> dict[str, Any]:

@@ -57,5 +57,5 @@ def entry(
 def record(spark: SparkSession, *entries: dict) -> None:
     """Append the entries in one Delta commit."""
     tables.ensure(spark, SCHEMA, TABLE, struct(), "批次处理日志")
-    rows = spark.createDataFrame(list(entries), struct())
+    rows = tables.local_frame(spark, list(entries), struct())
     rows.write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))

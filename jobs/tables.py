@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (
+    BooleanType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from govlake.config import settings
 from jobs.spark import TABLE_PROPERTIES
@@ -37,6 +46,27 @@ def ensure(
 
 def field(name: str, data_type, comment: str, nullable: bool = True) -> StructField:
     return StructField(name, data_type, nullable, {"comment": comment})
+
+
+_ARROW_TYPES = {
+    StringType(): pa.string(),
+    LongType(): pa.int64(),
+    DoubleType(): pa.float64(),
+    BooleanType(): pa.bool_(),
+    TimestampType(): pa.timestamp("us", tz="UTC"),
+}
+
+
+def local_frame(spark: SparkSession, rows: list[dict], struct: StructType) -> DataFrame:
+    """A few rows (log entries, scorecards) as a frame built from an Arrow table: a local relation in
+    the JVM, so writing it needs no Python worker. Naive datetimes are local time, as PySpark reads them."""
+    columns = {}
+    for f in struct.fields:
+        values = [r.get(f.name) for r in rows]
+        if f.dataType == TimestampType():
+            values = [v.astimezone() if v is not None else None for v in values]
+        columns[f.name] = pa.array(values, _ARROW_TYPES[f.dataType])
+    return spark.createDataFrame(pa.table(columns), struct)
 
 
 def last_commit_metrics(spark: SparkSession, schema: str, table: str) -> dict[str, int]:

@@ -85,7 +85,7 @@ def write_results(spark: SparkSession, results: list[ExpectationResult]) -> None
     named."""
     now = dt.datetime.now()
     rows = [r.as_dict() | {"evaluated_at": now} for r in results]
-    spark.createDataFrame(rows, result_struct()).write.format("delta").mode("append").save(
+    tables.local_frame(spark, rows, result_struct()).write.format("delta").mode("append").save(
         tables.path(SCHEMA, RESULT)
     )
 
