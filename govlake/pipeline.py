@@ -12,6 +12,8 @@ from govlake.config import settings
 from govlake.contracts import FeedContract, batch_id, get_contract
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
     from quality.gate import QualityRun
 
 
@@ -149,10 +151,9 @@ def silver(state: dict[str, Any], gate: bool = False) -> dict[str, Any]:
     }
 
 
-def _ready_gate(spark: Any) -> threading.Thread:
+def _ready_gate(spark: SparkSession) -> threading.Thread:
     """While Spark refines the batch, import the gate (loading GX takes seconds of Python, during which
     the task's own thread only waits for the JVM) and create the scorecard tables if they are new."""
-
     from pyspark import inheritable_thread_target
 
     def ready() -> None:

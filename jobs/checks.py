@@ -5,9 +5,9 @@ Each rule returns a Column that is true where the value is bad; refine.py turns 
 
 from __future__ import annotations
 
-import pyarrow as pa
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
 from govlake.divisions import all_divisions
 
@@ -45,22 +45,17 @@ def resident_id_gender(rid: Column) -> Column:
 
 
 def divisions_frame(spark: SparkSession) -> DataFrame:
-    """GB/T 2260 reference: every code ever issued, with whether it is still in use. Handed to Spark as
-    an Arrow table, so that it is a local relation in the JVM: a list of Python rows would need a Python
-    worker in every job that joins it."""
-    divisions = all_divisions()
-    table = pa.table(
-        {
-            "code": [d.code for d in divisions],
-            "name": [d.name for d in divisions],
-            "province": [d.province for d in divisions],
-            "level": [d.level for d in divisions],
-            "current": [d.current for d in divisions],
-        }
+    """GB/T 2260 reference: every code ever issued, with whether it is still in use. A local relation in
+    the JVM (`tables.local_frame`): a list of Python rows would need a Python worker in every job that
+    joins it."""
+    from jobs.tables import local_frame
+
+    struct = StructType(
+        [StructField(n, StringType()) for n in ("code", "name", "province", "level")]
+        + [StructField("current", BooleanType())]
     )
-    return spark.createDataFrame(
-        table, "code string, name string, province string, level string, current boolean"
-    )
+    rows = [{f.name: getattr(d, f.name) for f in struct.fields} for d in all_divisions()]
+    return local_frame(spark, rows, struct)
 
 
 # GB 32100: 18 characters = registering authority + type + 6-digit region + 9-character organisation code

@@ -1,9 +1,9 @@
 """Runs a generated suite on a Spark DataFrame through GX's Spark datasource, in few Spark passes.
 
 The frame is prepared once (helper joins, native flag columns) and cached, unless it is a projection
-of refine's cached rows; GX validates it (its Spark
-engine bundles the aggregate metrics of all expectations into one pass); failing rows are then pulled
-in one more pass, only for expectations that found any. Data Docs are built per run.
+of refine's cached rows; GX validates it (its Spark engine bundles the aggregate metrics of all
+expectations into one pass); failing rows are then pulled in one more pass, only for expectations that
+found any. Data Docs are built per run.
 """
 
 from __future__ import annotations
