@@ -12,6 +12,7 @@ from pyspark.sql.types import (
     StringType,
     StructField,
     StructType,
+    TimestampNTZType,
     TimestampType,
 )
 
@@ -31,7 +32,13 @@ def ensure(
     comment: str,
     partition_by: tuple[str, ...] = (),
 ) -> DeltaTable:
-    """Create the table if it does not exist (column comments come from each field's metadata)."""
+    """Create the table if it does not exist (column comments come from each field's metadata).
+    Partition columns may not be timestamps: their partition values would depend on the session's
+    time zone (and `jobs.spark` turns off Delta's re-check for them)."""
+    types = {f.name: f.dataType for f in struct.fields}
+    timestamps = [c for c in partition_by if types.get(c) in (TimestampType(), TimestampNTZType())]
+    if timestamps:
+        raise ValueError(f"{schema}.{table}: timestamp partition column(s) {', '.join(timestamps)}")
     builder = DeltaTable.createIfNotExists(spark).location(path(schema, table)).comment(comment)
     for field in struct.fields:
         builder = builder.addColumn(
