@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import html
+from functools import reduce
+from operator import or_
 from pathlib import Path
 
-from pyspark.sql import SparkSession, Window
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import tables
@@ -31,17 +33,18 @@ CSV_COLUMNS = (
 )
 
 
-def _latest_runs(spark: SparkSession, department: str):
+def _latest_results(spark: SparkSession, department: str) -> list[dict]:
+    """The department's scorecard rows of the latest run per feed and checkpoint, sorted by feed,
+    checkpoint, dimension and expectation. Two small aggregate reads, no window or join over the history."""
     results = spark.read.format("delta").load(tables.path(store.SCHEMA, store.RESULT))
     results = results.where(F.col("department") == department)
-    w = Window.partitionBy("feed", "stage").orderBy(F.col("evaluated_at").desc())
-    latest = (
-        results.select("feed", "stage", "run_id", "evaluated_at")
-        .withColumn("n", F.row_number().over(w))
-        .where("n = 1")
-        .select("run_id", "stage")
-    )
-    return results.join(latest, ["run_id", "stage"], "left_semi")
+    latest = results.groupBy("feed", "stage").agg(F.max_by("run_id", "evaluated_at").alias("run_id"))
+    pairs = [(r["run_id"], r["stage"]) for r in latest.collect()]
+    if not pairs:
+        return []
+    chosen = reduce(or_, [(F.col("run_id") == run) & (F.col("stage") == stage) for run, stage in pairs])
+    rows = [r.asDict() for r in results.where(chosen).collect()]
+    return sorted(rows, key=lambda r: (r["feed"], r["stage"], r["dimension"], r["expectation"]))
 
 
 def _bar_chart(rows: list[dict]) -> str:
@@ -69,8 +72,7 @@ def write_department(spark: SparkSession, department: str, home: Path | None = N
     out = (home or quality_home()) / "reports" / department
     out.mkdir(parents=True, exist_ok=True)
     store.ensure(spark)
-    latest = _latest_runs(spark, department)
-    rows = [r.asDict() for r in latest.orderBy("feed", "stage", "dimension", "expectation").collect()]
+    rows = _latest_results(spark, department)
     runs = sorted({(r["feed"], r["stage"], r["run_id"], r["batch_id"]) for r in rows})
     sections = []
     for dim, label in DIMENSIONS.items():
