@@ -263,7 +263,7 @@ def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
 
     contract, batch, started = get_contract(state["feed"]), state["batch_id"], dt.datetime.now()
 
-    def log(run: QualityRun) -> None:  # committed while the department report is written
+    def log(run: QualityRun) -> None:  # committed alongside the scorecard
         failed = run.blocking + run.warnings
         status = "failed" if run.blocking else "ok"
         message = "; ".join(describe(run.table, r) for r in failed) or f"{len(run.results)} expectations met"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -109,14 +109,14 @@ def stop_spark() -> None:
 
 
 @contextmanager
-def meanwhile(fn: Callable[..., Any] | None, *args: Any) -> Iterator[None]:
+def meanwhile(fn: Callable[..., Any] | None, *args: Any) -> Iterator[Future | None]:
     """Run `fn(*args)` on a second thread (with the Spark thread's local properties) while the body
     runs, e.g. one Delta commit while another pass computes; on leaving, wait for it and raise its
-    error. `fn` None runs nothing."""
+    error. Yields its future (its result stays readable after the block); `fn` None runs nothing."""
     if fn is None:
-        yield
+        yield None
         return
     with ThreadPoolExecutor(1, thread_name_prefix=getattr(fn, "__name__", "meanwhile")) as pool:
         done = pool.submit(inheritable_thread_target(fn), *args)
-        yield
+        yield done
         done.result()

@@ -88,28 +88,32 @@ def _run(
         table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
     store.ensure(spark)
-    results, failing, build_docs = evaluate(
-        spark,
-        contract,
-        df,
-        rules,
-        lambda rows: store.write_failing(spark, rows),
-        run_id=run_id,
-        stage=stage,
-        table=table,
-        batch=batch,
-        docs_dir=docs,
-    )
-    with meanwhile(build_docs):  # Data Docs are rendered while the scorecard is committed
-        store.write_results(spark, results)
-    run = QualityRun(run_id, table, results, failing, docs / "index.html")
+    # After the gold check the department report is rewritten (once per DAG run): what it reads from the
+    # tables is gathered while the check validates, and this run's results are added when it is done.
+    gather = report.gather if stage == GOLD else None
+    with meanwhile(gather, spark, contract.department, None, (contract.key, GOLD)) as gathering:
+        results, failing, build_docs = evaluate(
+            spark,
+            contract,
+            df,
+            rules,
+            lambda rows: store.write_failing(spark, rows),
+            run_id=run_id,
+            stage=stage,
+            table=table,
+            batch=batch,
+            docs_dir=docs,
+        )
+        run = QualityRun(run_id, table, results, failing, docs / "index.html")
+        # Data Docs are rendered and `alongside` (e.g. the task's batch-log commit) runs while the
+        # scorecard is committed.
+        with meanwhile(build_docs), meanwhile(alongside, run):
+            store.write_results(spark, results)
     emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
-    # Once per DAG run: after the gold check, or when the gate blocks. `alongside` (e.g. the task's
-    # batch-log commit) runs while the report is written.
-    reported = stage == GOLD or run.blocking
-    with meanwhile(report.write_department if reported else None, spark, contract.department):
-        if alongside is not None:
-            alongside(run)
+    if gathering is not None:
+        report.render(gathering.result(), results)
+    elif run.blocking:  # a blocked gate ends the DAG run: report it, with the failing rows just written
+        report.write_department(spark, contract.department)
     return run
 
 
@@ -161,5 +165,5 @@ def check_gold(
     alongside: Callable[[QualityRun], None] | None = None,
 ) -> QualityRun:
     """Check the published gold table; failures are recorded (the batch is already in gold).
-    `alongside(run)` is called once the run is recorded, while the department report is written."""
+    `alongside(run)` is called once the results are known, while the scorecard is committed."""
     return _run(spark, contract, batch, GOLD, run_id, as_of, alongside=alongside)
