@@ -93,11 +93,16 @@ def main() -> int:
     plain = statistics.median(r["total"] for r in runs["plain"])
     gated = statistics.median(r["total"] for r in runs["gated"])
     g = {k: statistics.median(r[k] for r in runs["gated"]) for k in runs["gated"][0]}
+    own = g["gate_validation_in_silver"] + g["quality_gate"] + g["quality_gold"]
+    rounds = ", ".join(
+        f"{q['total'] / p['total'] - 1:+.0%}" for p, q in zip(runs["plain"], runs["gated"], strict=True)
+    )
     print(
         f"persons={args.persons}, median of {args.repeat}: pipeline without gates {plain:.1f}s, with gates "
-        f"{gated:.1f}s (+{(gated - plain) / plain:.0%}; gate validation in silver "
+        f"{gated:.1f}s (+{(gated - plain) / plain:.0%}; per round {rounds}). The gates' own time "
+        f"{own:.1f}s (+{own / plain:.0%} of the plain median): validation in silver "
         f"{g['gate_validation_in_silver']:.1f}s, verdict {g['quality_gate']:.1f}s, "
-        f"gold check {g['quality_gold']:.1f}s)"
+        f"gold check {g['quality_gold']:.1f}s"
     )
     return 0
 
