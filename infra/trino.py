@@ -198,6 +198,12 @@ def is_running(s: Settings) -> bool:
     return bool(info) and not info.get("starting", True)
 
 
+def _runs_here(s: Settings) -> bool:
+    """This installation's launcher finds its own server running (not another one on the same port)."""
+    launcher = s.trino_server_dir / "bin" / "launcher"
+    return launcher.exists() and _launcher(s, "status").returncode == 0
+
+
 def start(s: Settings, timeout: float = 180.0) -> None:
     """Start Trino (if not already answering) and wait until it accepts queries.
 
@@ -205,6 +211,11 @@ def start(s: Settings, timeout: float = 180.0) -> None:
     GOVLAKE_TRINO_HOST:PORT must already answer.
     """
     if is_running(s):
+        if s.manage_trino and not _runs_here(s):
+            raise TrinoError(
+                f"a Trino server answers on {s.trino_host}:{s.trino_port} but none runs from {s.trino_dir}: "
+                "it belongs to another installation; stop it, or set GOVLAKE_TRINO_PORT to a free port"
+            )
         return
     if not s.manage_trino:
         raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
