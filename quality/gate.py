@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -90,8 +91,8 @@ def _run(
     store.ensure(spark)
     # After the gold check the department report is rewritten (once per DAG run): what it reads from the
     # tables is gathered while the check validates, and this run's results are added when it is done.
-    gather = report.gather if stage == GOLD else None
-    with meanwhile(gather, spark, contract.department, None, (contract.key, GOLD)) as gathering:
+    gather = partial(report.gather, spark, contract.department, without=(contract.key, GOLD))
+    with meanwhile(gather if stage == GOLD else None) as gathering:
         results, failing, build_docs = evaluate(
             spark,
             contract,
