@@ -24,9 +24,9 @@ BATCH = "20261101"
 CHILD = """
 import json, sys, time
 from govlake import pipeline
-from govlake.config import settings
-from govlake.contracts import get_contract
-from govlake.synthetic.household import population, write_delivery
+from infra.settings import settings
+from schemas.contracts import get_contract
+from tools.synthetic.household import population, write_delivery
 from jobs.spark import get_spark, stop_spark
 
 persons = int(sys.argv[1])

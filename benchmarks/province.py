@@ -71,8 +71,8 @@ def main() -> int:
     os.environ["GOVLAKE_HOME"] = args.home or tempfile.mkdtemp(prefix="govlake-bench-")
 
     from govlake import province
-    from govlake.config import settings
-    from govlake.synthetic.province import generate
+    from infra.settings import settings
+    from tools.synthetic.province import generate
 
     seconds: dict[str, float] = defaultdict(float)
     rows: dict[str, int] = defaultdict(int)

@@ -48,10 +48,10 @@ QUERIES = {
 
 def ensure_gold(persons: int) -> int:
     from govlake import pipeline
-    from govlake.config import settings
-    from govlake.contracts import get_contract
-    from govlake.synthetic.household import population, write_delivery
-    from govlake.trino_client import query
+    from infra.settings import settings
+    from schemas.contracts import get_contract
+    from tools.synthetic.household import population, write_delivery
+    from infra.trino_client import query
 
     try:
         have = query("SELECT count(*) FROM lake.gold.population_person")[0][0]
@@ -71,7 +71,7 @@ def ensure_gold(persons: int) -> int:
 
 
 def timed(user: str, sql: str) -> tuple[float, int]:
-    from govlake.trino_client import connect
+    from infra.trino_client import connect
 
     t0 = time.perf_counter()
     with connect(user=user) as conn:
@@ -88,7 +88,7 @@ def main() -> None:
     args = p.parse_args()
 
     from catalog import shares
-    from govlake.config import settings
+    from infra.settings import settings
     from infra import trino
 
     trino.start(settings())

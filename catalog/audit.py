@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog import governance
-from govlake.config import Settings, settings
+from infra.settings import Settings, settings
 
 
 def _time(value: Any) -> dt.datetime | None:

@@ -7,9 +7,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from govlake.config import Settings, settings
-from govlake.contracts import identifier
-from govlake.trino_client import connect
+from infra.settings import Settings, settings
+from schemas.contracts import identifier
+from infra.trino_client import connect
 
 SCHEMA = "governance"
 
@@ -121,7 +121,7 @@ def insert(
     register the table in Trino. `replace` overwrites the contents; `key` merges, inserting only new keys."""
     from delta.tables import DeltaTable
 
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
     from jobs import tables
     from jobs.spark import get_spark
 

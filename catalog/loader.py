@@ -9,10 +9,9 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from catalog.models import Department, NegativeItem, NegativeList, Resource, Review, ShareRequest
-from govlake.config import REPO
-from govlake.contracts import read_mapping, validation_problems
+from schemas.contracts import read_mapping, validation_problems
 
-CATALOG_DIR = REPO / "catalog"
+CATALOG_DIR = Path(__file__).resolve().parent  # the catalog YAML ships with the package
 
 
 class CatalogError(ValueError):

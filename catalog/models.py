@@ -1,5 +1,5 @@
 """The three lists (三清单) and share requests as validated models. Every name that can reach SQL
-(departments, tables, columns, request ids) must pass `govlake.contracts.identifier`."""
+(departments, tables, columns, request ids) must pass `schemas.contracts.identifier`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from govlake.contracts import identifier
+from schemas.contracts import identifier
 
 ShareType = Literal["无条件", "有条件", "不予共享"]  # 国发〔2016〕51号
 OpenType = Literal["无条件开放", "有条件开放", "不予开放"]

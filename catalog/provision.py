@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from catalog.engine import Decision
 from catalog.loader import Catalog
 from catalog.models import ShareRequest
-from govlake.config import Settings, settings
-from govlake.contracts import Column, identifier, load_contracts
-from govlake.trino_client import connect
+from infra.settings import Settings, settings
+from schemas.contracts import Column, identifier, load_contracts
+from infra.trino_client import connect
 
 MASKED_LEVELS = ("L3",)  # masked by PII kind
 HIDDEN_LEVELS = ("L4",)  # replaced whole
@@ -42,7 +42,7 @@ def mask(column: Column | None, name: str) -> str:
 def gold_classification() -> dict[str, dict[str, Column]]:
     """gold table → column → its classified column (PII kind and level), from the feed contracts and the
     library contracts."""
-    from govlake.libraries import library_columns, load_libraries
+    from schemas.libraries import library_columns, load_libraries
 
     feeds = load_contracts()
     out: dict[str, dict[str, Column]] = {}
@@ -78,7 +78,7 @@ class Provisioned:
 
 def emit_lineage(p: Provisioned) -> None:
     """An OpenLineage event: the view's columns ← the gold table's columns, with the request file."""
-    from govlake.lineage.emit import emit_view_lineage
+    from lineage.emit import emit_view_lineage
 
     gold = p.gold_table.split(".", 1)[1]
     emit_view_lineage(p.view.split(".", 1)[1], {v: (gold, g) for v, g in p.columns.items()}, p.request_file)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from catalog import governance
 from catalog.loader import Catalog
 from catalog.models import Requirement, Resource
-from govlake.config import Settings, settings
+from infra.settings import Settings, settings
 
 
 @dataclass

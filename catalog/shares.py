@@ -12,7 +12,7 @@ from catalog import governance
 from catalog.engine import Decision, decide_all
 from catalog.loader import CATALOG_DIR, Catalog, CatalogError, load_catalog, load_request
 from catalog.models import Review
-from govlake.config import Settings, settings
+from infra.settings import Settings, settings
 
 REQUESTS_DIR = CATALOG_DIR / "requests"
 APPROVALS_DIR = CATALOG_DIR / "approvals"

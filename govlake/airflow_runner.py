@@ -10,8 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.config import Settings, settings
-from govlake.lineage.provider_conf import provider_env
+from infra.settings import Settings, settings
+from govlake.lineage_provider import provider_env
+
+DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"  # installed beside this package
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ def airflow_env(s: Settings | None = None) -> dict[str, str]:
     return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(s.repo / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",

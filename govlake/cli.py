@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from govlake.config import settings
+from infra.settings import settings
 
 DEMO_FEED = "public_security/household_register"
 DEMO_QUERY = """\
@@ -82,8 +82,8 @@ def cmd_trino(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from govlake.contracts import batch_id, get_contract
-    from govlake.synthetic.household import population, write_delivery
+    from schemas.contracts import batch_id, get_contract
+    from tools.synthetic.household import population, write_delivery
 
     contract = get_contract(DEMO_FEED)
     t0 = time.monotonic()
@@ -100,7 +100,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from govlake.airflow_runner import run_dag
-    from govlake.contracts import batch_id, get_contract
+    from schemas.contracts import batch_id, get_contract
 
     contract = get_contract(args.feed)
     conf = {"batch_id": batch_id(args.batch)} if args.batch else None
@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from govlake.trino_client import connect
+    from infra.trino_client import connect
 
     with connect() as conn:
         cur = conn.cursor()
@@ -173,7 +173,7 @@ def _demo_share_and_audit(batch: str) -> None:
     access log and the lineage and write the auditors' reports."""
     from govlake.cli_catalog import cmd_audit, cmd_share
     from govlake.cli_lineage import cmd_load, cmd_run_reports
-    from govlake.trino_client import connect
+    from infra.trino_client import connect
 
     s = settings()
     print("\nShare requests (catalog/requests):")
@@ -193,11 +193,9 @@ def _demo_share_and_audit(batch: str) -> None:
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:
-    from govlake.contracts import ContractError, load_contract
+    from schemas.contracts import ContractError, feed_contract_paths, load_contract
 
-    paths = [Path(p) for p in args.paths] or sorted(
-        p for p in (settings().repo / "schemas").glob("*/*.yaml") if p.parent.name != "libraries"
-    )
+    paths = [Path(p) for p in args.paths] or feed_contract_paths()
     failed = 0
     for path in paths:
         try:
@@ -244,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="*")
     from govlake.cli_catalog import add_commands as add_catalog  # catalog, share, audit
     from govlake.cli_lineage import register_commands as add_lineage
-    from govlake.province_cli import add_province_commands
-    from quality.cli import register as add_quality
+    from govlake.cli_province import add_province_commands
+    from govlake.cli_quality import register as add_quality
 
     add_province_commands(sub)
     add_quality(add)
@@ -256,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from catalog.loader import CatalogError
-    from govlake.contracts import ContractError
+    from schemas.contracts import ContractError
     from infra.trino import TrinoError
 
     args = build_parser().parse_args(argv)

@@ -16,7 +16,7 @@ def _today(args: argparse.Namespace) -> dt.date:
 def cmd_catalog(args: argparse.Namespace) -> int:
     from catalog import report
     from catalog.loader import load_catalog
-    from govlake.config import settings
+    from infra.settings import settings
 
     s = settings()
     cat = load_catalog()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from govlake.config import settings
+from infra.settings import settings
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
     from jobs.lineage_load import TABLES, load
     from jobs.spark import get_spark
 
@@ -26,14 +26,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def _query():
-    from govlake.trino_client import query
+    from infra.trino_client import query
 
     return query
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from govlake.lineage import report
-    from govlake.lineage.trace import load_graph
+    from lineage import report
+    from lineage.trace import load_graph
 
     s = settings()
     graph = load_graph(_query(), s.trino_catalog)
@@ -44,8 +44,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run_reports(args: argparse.Namespace) -> int:
-    from govlake.lineage import report
-    from govlake.lineage.trace import load_graph
+    from lineage import report
+    from lineage.trace import load_graph
 
     s = settings()
     graph = load_graph(_query(), s.trino_catalog)

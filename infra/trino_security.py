@@ -20,24 +20,25 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from govlake.config import Settings
+from infra.settings import Settings, settings
 
 PLATFORM, ANALYST = "platform", "analyst"
 PBKDF2_ITERATIONS = 10_000
 
 
-def enabled() -> bool:
-    return os.environ.get("GOVLAKE_TRINO_SECURITY", "1") == "1"
+def enabled(s: Settings | None = None) -> bool:
+    return (s or settings()).trino_security
 
 
 def https_port(s: Settings) -> int:
-    return int(os.environ.get("GOVLAKE_TRINO_HTTPS_PORT") or s.trino_port + 5)
+    return s.trino_https_port
 
 
 def events_port(s: Settings) -> int:
-    return int(os.environ.get("GOVLAKE_TRINO_EVENTS_PORT") or s.trino_port + 7)
+    return s.trino_events_port
 
 
 def secrets_dir(s: Settings) -> Path:
@@ -217,25 +218,21 @@ def write_rules(s: Settings, departments: list[str], gold_denied_columns: dict[s
     return path
 
 
-def _catalog_departments() -> tuple[list[str], dict[str, list[str]]]:
-    """Department users and negative-list columns from the catalog (empty if the catalog is invalid)."""
-    try:
-        from catalog.loader import load_catalog
+@dataclass(frozen=True)
+class Access:
+    """Who may log in besides platform and analyst, and the gold columns nobody else reads; the catalog
+    derives it (catalog.server), process management only writes it out."""
 
-        cat = load_catalog()
-    except Exception as exc:  # security must come up even when a catalog file is broken
-        print(f"trino security: catalog not loaded ({exc}); only platform and analyst users", file=sys.stderr)
-        return [], {}
-    return sorted(cat.departments), cat.negative_columns()
+    departments: tuple[str, ...] = ()
+    denied_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
-def configure(s: Settings, etc: Path) -> None:
+def configure(s: Settings, etc: Path, access: Access) -> None:
     """Add HTTPS, password authentication, access control and the HTTP event listener to etc/."""
-    if not enabled():
+    if not enabled(s):
         return
     keystore = ensure_certificate(s)
-    departments, denied = _catalog_departments()
-    write_rules(s, departments, denied)  # derived from the catalog: rewritten at every start
+    write_rules(s, list(access.departments), access.denied_columns)  # rewritten at every start
     props = {
         "http-server.authentication.type": "PASSWORD",
         "http-server.https.enabled": "true",
@@ -292,7 +289,7 @@ def before_start(s: Settings) -> None:
     with open(spool_dir(s) / "receiver.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "infra.event_receiver", str(events_port(s)), str(spool_dir(s))],
-            cwd=str(s.repo),
+            cwd=str(s.home),
             stdout=log,
             stderr=log,
             start_new_session=True,

@@ -15,8 +15,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, MapType, StringType, StructType, TimestampType
 
-from govlake.config import settings
-from govlake.contracts import FeedContract
+from infra.settings import settings
+from schemas.contracts import FeedContract
 from jobs import tables
 from jobs.preflight import UNDECLARED, DeliveredFile
 

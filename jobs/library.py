@@ -21,8 +21,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, MapType, StringType, StructType, TimestampType
 
-from govlake.contracts import FeedContract
-from govlake.libraries import GoldenLibrary
+from schemas.contracts import FeedContract
+from schemas.libraries import GoldenLibrary
 from jobs import tables
 from jobs.publish import GOLD
 from jobs.refine import SPARK_TYPES

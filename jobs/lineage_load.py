@@ -14,8 +14,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql.types import ArrayType, LongType, StringType, StructType, TimestampType
 
-from govlake.config import settings
-from govlake.lineage.records import Rejection, event_files, parse
+from infra.settings import settings
+from lineage.records import Rejection, event_files, parse
 from jobs import tables
 
 SCHEMA = "governance"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.contracts import FeedContract
+from schemas.contracts import FeedContract
 
 UTF8 = "utf-8"
 UNDECLARED = "?"  # prefix of an undeclared (schema-drift) field in DeliveredFile.headers

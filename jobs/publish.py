@@ -12,7 +12,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructType, TimestampType
 
-from govlake.contracts import FeedContract
+from schemas.contracts import FeedContract
 from jobs import tables
 from jobs.refine import SILVER, SPARK_TYPES
 

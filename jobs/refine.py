@@ -30,9 +30,10 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from govlake.contracts import Column as ContractColumn
-from govlake.contracts import FeedContract
-from jobs import checks, tables
+from schemas.contracts import Column as ContractColumn
+from schemas.contracts import FeedContract
+from jobs import tables
+from schemas import checks
 from jobs.ingest import BRONZE, EXTRA
 
 SILVER = "silver"

@@ -12,11 +12,11 @@ from typing import Any
 from pyspark import inheritable_thread_target
 from pyspark.sql import SparkSession
 
-from govlake.config import REPO, SPARK_PACKAGES, Settings, settings
-from govlake.lineage.spark_conf import spark_lineage_conf
+from infra.settings import SPARK_PACKAGES, Settings, settings
+from jobs.lineage_conf import spark_lineage_conf
 from infra.java import spark_java_home
 
-LOG_CONFIG = REPO / "infra" / "spark-log4j2.properties"
+LOG_CONFIG = Path(__file__).resolve().parent.parent / "infra" / "spark-log4j2.properties"
 
 # Table features every engine we serve from can read (Trino 476, delta-rs): no deletion vectors,
 # no column mapping, classic checkpoints.
@@ -47,7 +47,7 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
     if _session is not None and _session.sparkContext._jsc is not None:
         return _session
     s = settings()
-    os.environ.setdefault("JAVA_HOME", str(spark_java_home()))
+    os.environ.setdefault("JAVA_HOME", str(spark_java_home(s.spark_java_home)))
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
     builder = (
         SparkSession.builder.appName(app_name)
@@ -57,7 +57,7 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.catalogImplementation", "in-memory")
         .config("spark.sql.session.timeZone", "Asia/Shanghai")
-        .config("spark.sql.shuffle.partitions", os.environ.get("GOVLAKE_SHUFFLE_PARTITIONS", "8"))
+        .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
         .config("spark.sql.warehouse.dir", str(s.home / "spark-warehouse"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -79,7 +79,7 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
         .config("spark.databricks.delta.allFilesInCrc.verificationMode.forceOnNonUTC.enabled", "false")
         .config(
             "spark.databricks.delta.snapshotPartitions",
-            os.environ.get("GOVLAKE_DELTA_SNAPSHOT_PARTITIONS", "2"),
+            str(s.delta_snapshot_partitions),
         )
     )
     for key, value in spark_lineage_conf(s, app_name).items():  # OpenLineage listener, if enabled

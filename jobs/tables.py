@@ -16,7 +16,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from govlake.config import settings
+from infra.settings import settings
 from jobs.spark import TABLE_PROPERTIES
 
 

@@ -10,7 +10,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from govlake.libraries import ThemeTable
+from schemas.libraries import ThemeTable
 from jobs import tables
 from jobs.publish import GOLD
 

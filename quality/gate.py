@@ -19,11 +19,11 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from govlake.contracts import FeedContract
-from govlake.lineage.emit import emit_quality_assertions
+from schemas.contracts import FeedContract
+from lineage.emit import emit_quality_assertions
 from jobs.spark import meanwhile
 from quality import store
-from quality.model import QualityGateFailed
+from schemas.quality import QualityGateFailed
 from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
 from quality.suite import GATE, GOLD, build_rules
 

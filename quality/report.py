@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from quality import store
-from quality.model import DIMENSIONS
+from schemas.quality import DIMENSIONS
 from quality.runner import ExpectationResult, quality_home
 
 CSV_COLUMNS = (

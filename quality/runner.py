@@ -9,7 +9,6 @@ found any. Data Docs are built per run.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import reduce
@@ -25,9 +24,10 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from govlake.config import settings
-from govlake.contracts import FeedContract
-from jobs import checks, tables
+from infra.settings import settings
+from schemas.contracts import FeedContract
+from jobs import tables
+from schemas import checks
 from jobs.ingest import EXTRA
 from jobs.refine import QUARANTINE, SILVER, _clean, _typed
 from jobs.spark import meanwhile
@@ -39,7 +39,6 @@ PROBLEMS = "_problems"  # refine's problems of the row, on the frame the silver 
 BROADCAST_KEYS = 200_000  # duplicated keys up to this many are joined back by broadcast
 # GX computes each expectation's verdict; its per-expectation sample lists cost a Spark job each, so by
 # default it returns verdicts only and the counts come from one native aggregate (native_counts).
-RESULT_FORMAT = os.environ.get("GOVLAKE_QUALITY_RESULT_FORMAT", "BOOLEAN_ONLY")
 DOCS_SITE = "govlake"
 
 
@@ -241,7 +240,7 @@ def run_suite(
         suite.add_expectation(r.expectation)
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
     checkpoint = ctx.checkpoints.add(
-        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=RESULT_FORMAT)
+        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=settings().quality_result_format)
     )
     result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_id))
     by_name = {}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from govlake.config import settings
+from infra.settings import settings
 
 
 def pytest_collection_modifyitems(items):
@@ -24,7 +24,7 @@ def trino_server():
 
 @pytest.fixture(scope="session")
 def sql(trino_server):
-    from govlake.trino_client import query
+    from infra.trino_client import query
 
     def run(statement: str, params: list | None = None) -> list[list]:
         return query(statement, params)

@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from govlake.airflow_runner import run_dag
-from govlake.config import settings
-from govlake.contracts import get_contract
-from govlake.synthetic.household import population, write_delivery
+from infra.settings import settings
+from schemas.contracts import get_contract
+from tools.synthetic.household import population, write_delivery
 
 CONTRACT = get_contract("public_security/household_register")
 SEED, PERSONS, RATE = 20261123, 4000, 0.005  # 20 defects of each kind

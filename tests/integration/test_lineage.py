@@ -10,14 +10,14 @@ import time
 import pytest
 
 from govlake.airflow_runner import run_dag
-from govlake.config import settings
-from govlake.contracts import get_contract
-from govlake.lineage import report
-from govlake.lineage.emit import emit_view_lineage
-from govlake.lineage.records import event_files, parse
-from govlake.lineage.trace import load_graph
-from govlake.synthetic.household import population, write_delivery
-from govlake.trino_tables import register
+from infra.settings import settings
+from schemas.contracts import get_contract
+from lineage import report
+from lineage.emit import emit_view_lineage
+from lineage.records import event_files, parse
+from lineage.trace import load_graph
+from tools.synthetic.household import population, write_delivery
+from catalog.trino_tables import register
 from jobs import tables
 from jobs.lineage_load import TABLES, load
 from jobs.spark import get_spark

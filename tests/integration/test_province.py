@@ -10,10 +10,10 @@ import json
 import pytest
 
 from govlake import province
-from govlake.config import settings
-from govlake.contracts import load_contracts
-from govlake.libraries import load_libraries
-from govlake.synthetic.province import generate, manifest_path
+from infra.settings import settings
+from schemas.contracts import load_contracts
+from schemas.libraries import load_libraries
+from tools.synthetic.province import generate, manifest_path
 from jobs.spark import get_spark
 
 SEED, PERSONS, ENTERPRISES = 7, 1200, 150
@@ -174,9 +174,9 @@ def test_a_library_dag_rebuilds_through_airflow_and_changes_nothing(day1, sql):
 
 
 def test_a_thematic_column_traces_through_the_golden_library_to_the_department_file(day1, sql):
-    from govlake.lineage import report
-    from govlake.lineage.trace import load_graph
-    from govlake.trino_tables import register
+    from lineage import report
+    from lineage.trace import load_graph
+    from catalog.trino_tables import register
     from jobs.lineage_load import TABLES, load
     from jobs.spark import stop_spark
 

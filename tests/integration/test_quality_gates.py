@@ -13,9 +13,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from govlake.airflow_runner import run_dag
-from govlake.config import settings
-from govlake.contracts import Target, get_contract
-from govlake.synthetic.household import population, write_delivery
+from infra.settings import settings
+from schemas.contracts import Target, get_contract
+from tools.synthetic.household import population, write_delivery
 from jobs import tables
 from jobs.ingest import ingest
 from jobs.preflight import batch_dir, check_delivery
@@ -24,7 +24,7 @@ from jobs.refine import refine
 from jobs.spark import get_spark
 from quality import store
 from quality.gate import QualityGateFailed, check_batch, check_gold, validate_batch
-from quality.model import QualityBlock
+from schemas.quality import QualityBlock
 
 HOUSEHOLD = get_contract("public_security/household_register")
 SEED, PERSONS, BAD = 7, 2000, 0.05  # 100 bad IDs (5%), and 100 of each other defect kind
@@ -73,7 +73,7 @@ def gold_version(contract) -> int:
 
 
 def register_tables(contract, *more: tuple[str, str]) -> None:
-    from govlake.trino_tables import register
+    from catalog.trino_tables import register
 
     names = [(store.SCHEMA, store.RESULT), (store.SCHEMA, store.FAILURE), ("silver", "quarantine")]
     register([*names, ("silver", contract.key), *more])

@@ -15,7 +15,7 @@ from catalog.loader import CatalogError, load_catalog, load_request
 from catalog.models import Review, ShareRequest
 from catalog.provision import gold_classification, mask, view_sql
 from catalog.report import build
-from govlake.contracts import get_contract
+from schemas.contracts import get_contract
 from infra import trino_security
 
 CAT = load_catalog()

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from govlake.contracts import ContractError, batch_id, get_contract, load_contract, load_contracts
+from schemas.contracts import ContractError, batch_id, get_contract, load_contract, load_contracts
 
 HOUSEHOLD = "public_security/household_register"
 

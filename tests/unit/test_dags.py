@@ -3,8 +3,8 @@
 from airflow.dag_processing.dagbag import DagBag
 
 from govlake.airflow_runner import migrate
-from govlake.config import REPO
-from govlake.contracts import load_contracts
+from infra.settings import REPO
+from schemas.contracts import load_contracts
 
 
 def test_dags_import_cleanly_one_per_contract():
@@ -30,7 +30,7 @@ def test_dags_import_cleanly_one_per_contract():
 
 
 def test_library_dags_one_per_library_contract_triggered_by_gold_assets():
-    from govlake.libraries import load_libraries
+    from schemas.libraries import load_libraries
 
     migrate()
     bag = DagBag(dag_folder=str(REPO / "dags"))

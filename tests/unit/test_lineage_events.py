@@ -12,13 +12,13 @@ from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.facet_v2 import parent_run
 from openlineage.client.serde import Serde
 
-from govlake.config import settings
-from govlake.lineage import svg
-from govlake.lineage.emit import emit_contract_lineage, emit_quality_assertions, emit_view_lineage
-from govlake.lineage.naming import normalise
-from govlake.lineage.records import parse
-from govlake.lineage.trace import Edge, Graph, Node, origins
-from govlake.lineage.validate import problems, validator
+from infra.settings import settings
+from lineage import svg
+from lineage.emit import emit_contract_lineage, emit_quality_assertions, emit_view_lineage
+from schemas.datasets import normalise
+from lineage.records import parse
+from lineage.trace import Edge, Graph, Node, origins
+from lineage.validate import problems, validator
 
 RUN_ID = "01934d5e-7f00-7000-8000-000000000001"
 
@@ -141,7 +141,7 @@ def test_multi_hop_trace_reaches_the_source_column_and_downstream_views():
 
 
 def test_our_emitters_write_valid_events(tmp_path: Path):
-    from govlake.contracts import get_contract
+    from schemas.contracts import get_contract
 
     s = settings()
     contract = get_contract("public_security/household_register")

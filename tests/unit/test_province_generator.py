@@ -5,9 +5,9 @@ import pytest
 import yaml
 from stdnum.cn import ric, uscc
 
-from govlake.contracts import ContractError, load_contracts
-from govlake.libraries import load_library
-from govlake.synthetic.province import build_rows, generate
+from schemas.contracts import ContractError, load_contracts
+from schemas.libraries import load_library
+from tools.synthetic.province import build_rows, generate
 
 
 def _digests(root):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from govlake.contracts import FeedContract, get_contract
-from quality.model import DIMENSIONS, QualityBlock
+from schemas.contracts import FeedContract, get_contract
+from schemas.quality import DIMENSIONS, QualityBlock
 from quality.suite import GATE, GOLD, build_rules
 
 HOUSEHOLD = get_contract("public_security/household_register")

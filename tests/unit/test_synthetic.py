@@ -3,9 +3,9 @@ import hashlib
 
 from stdnum.cn import ric
 
-from govlake.contracts import get_contract
-from govlake.divisions import by_code, current_counties
-from govlake.synthetic.household import population, write_delivery
+from schemas.contracts import get_contract
+from schemas.divisions import by_code, current_counties
+from tools.synthetic.household import population, write_delivery
 
 CONTRACT = get_contract("public_security/household_register")
 

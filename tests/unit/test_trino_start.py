@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from govlake.config import settings
+from infra.settings import settings
 from infra import trino
 
 

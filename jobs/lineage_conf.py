@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from govlake.config import Settings
-from govlake.lineage.naming import JOB_NAMESPACE
+from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, Settings, task_handoff
+from schemas.datasets import JOB_NAMESPACE
 
 LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
-# Set by an Airflow task (see govlake.lineage.airflow) so Spark runs link to the task run.
-PARENT_ENV = ("GOVLAKE_LINEAGE_PARENT_NAMESPACE", "GOVLAKE_LINEAGE_PARENT_JOB", "GOVLAKE_LINEAGE_PARENT_RUN")
-ROOT_ENV = ("GOVLAKE_LINEAGE_ROOT_NAMESPACE", "GOVLAKE_LINEAGE_ROOT_JOB", "GOVLAKE_LINEAGE_ROOT_RUN")
 
 
 def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
@@ -21,7 +18,7 @@ def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
     conf = {
         "spark.extraListeners": LISTENER,
         "spark.openlineage.namespace": JOB_NAMESPACE,
-        "spark.openlineage.appName": os.environ.get("GOVLAKE_LINEAGE_JOB") or app_name,
+        "spark.openlineage.appName": task_handoff((LINEAGE_JOB_ENV,))[0] or app_name,
         # Delta's inputFiles() may run a Spark job on the listener thread (OpenLineage#4976): a larger
         # queue keeps events from being dropped on local[2].
         "spark.scheduler.listenerbus.eventqueue.capacity": "30000",
@@ -43,15 +40,15 @@ def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
             "spark.openlineage.transport.type": "file",
             "spark.openlineage.transport.location": str(folder / f"{stamp}-{os.getpid()}.jsonl"),
         }
-    parent = _from_env(PARENT_ENV, "spark.openlineage.parent")
+    parent = _from_env(LINEAGE_PARENT_ENV, "spark.openlineage.parent")
     if parent:
-        conf |= parent | _from_env(ROOT_ENV, "spark.openlineage.rootParent")
+        conf |= parent | _from_env(LINEAGE_ROOT_ENV, "spark.openlineage.rootParent")
     return conf
 
 
 def _from_env(names: tuple[str, str, str], prefix: str) -> dict[str, str]:
     """`<prefix>JobNamespace`, `<prefix>JobName`, `<prefix>RunId` from the three variables, if all are set."""
-    values = [os.environ.get(k, "") for k in names]
+    values = task_handoff(names)
     if not all(values):
         return {}
     return dict(zip((f"{prefix}JobNamespace", f"{prefix}JobName", f"{prefix}RunId"), values, strict=True))

@@ -6,9 +6,9 @@ of the contracts show up as column comments.
 
 from __future__ import annotations
 
-from govlake.config import Settings, settings
-from govlake.contracts import identifier
-from govlake.trino_client import connect
+from infra.settings import Settings, settings
+from schemas.contracts import identifier
+from infra.trino_client import connect
 
 
 def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from govlake.lineage.naming import LANDING_NAMESPACE, NAMESPACE
+from schemas.datasets import LANDING_NAMESPACE, NAMESPACE
 
 Query = Callable[[str, list[Any] | None], list[list[Any]]]
 

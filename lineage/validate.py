@@ -10,9 +10,8 @@ from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from govlake.config import REPO
 
-SCHEMA_PATH = REPO / "schemas" / "openlineage" / "run_event.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "openlineage" / "run_event.schema.json"
 _formats = FormatChecker(formats=())
 
 

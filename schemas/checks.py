@@ -9,7 +9,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StringType, StructField, StructType
 
-from govlake.divisions import all_divisions
+from schemas.divisions import all_divisions
 
 # GB 11643: 18 digits = 6 region + 8 birth date + 3 sequence (odd: male) + ISO 7064 MOD 11-2 check character.
 RESIDENT_ID_FORMAT = r"^[1-9][0-9]{5}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]$"

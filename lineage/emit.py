@@ -28,12 +28,11 @@ from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.uuid import generate_new_uuid
 
-from govlake.config import Settings, settings
-from govlake.contracts import FeedContract
-from govlake.lineage.naming import JOB_NAMESPACE, NAMESPACE
-from govlake.lineage.spark_conf import PARENT_ENV
+from infra.settings import LINEAGE_PARENT_ENV, Settings, settings, task_handoff
+from schemas.contracts import SCHEMAS_DIR, FeedContract
+from schemas.datasets import JOB_NAMESPACE, NAMESPACE
 
-PRODUCER = "https://github.com/govlake/govlake/tree/main/govlake/lineage"
+PRODUCER = "https://github.com/govlake/govlake/tree/main/lineage"
 
 
 def client(s: Settings | None = None) -> OpenLineageClient | None:
@@ -54,7 +53,7 @@ def _now() -> str:
 
 
 def _parent_facets() -> dict:
-    namespace, job, run = (os.environ.get(k, "") for k in PARENT_ENV)
+    namespace, job, run = task_handoff(LINEAGE_PARENT_ENV)
     if not (namespace and job and run):
         return {}
     return {
@@ -150,7 +149,7 @@ def emit_contract_lineage(
         f"feed.{contract.key}.contract",
         f"{contract.department_name} {contract.title}: batch {batch_id}, columns "
         f"mapped as declared in schemas/{contract.department}/{contract.feed}.yaml",
-        s.repo / "schemas" / contract.department / f"{contract.feed}.yaml",
+        SCHEMAS_DIR / contract.department / f"{contract.feed}.yaml",
     )
     return _emit(job, inputs, [output], s)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from govlake.lineage.trace import Edge, Node
+from lineage.trace import Edge, Node
 
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 250, 30, 70, 14, 20
 

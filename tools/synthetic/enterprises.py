@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from stdnum.cn import uscc
 
-from govlake.divisions import Division
+from schemas.divisions import Division
 
 # (registering authority + organisation type) of GB 32100, by base register
 KINDS = {

@@ -14,19 +14,18 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from govlake.config import REPO
-from quality.model import QualityBlock
+from schemas.quality import QualityBlock
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 BATCH_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$")
-SCHEMAS_DIR = REPO / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent  # the contract YAML ships with the package
 
 ColumnType = Literal["string", "int", "long", "double", "decimal", "date", "timestamp", "boolean"]
 PiiKind = Literal["none", "resident_id", "name", "phone", "address", "credit_code", "email"]
 Level = Literal["L1", "L2", "L3", "L4"]  # 分级: L1 public … L4 most sensitive
 Check = Literal["resident_id", "admin_division", "credit_code"]
 Format = Literal["csv", "jsonl", "parquet"]
-LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (govlake.libraries)
+LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (schemas.libraries)
 
 
 class ContractError(ValueError):
@@ -193,12 +192,15 @@ def load_contract(path: Path) -> FeedContract:
     return contract
 
 
+def feed_contract_paths(root: Path = SCHEMAS_DIR) -> list[Path]:
+    """`schemas/<department>/<feed>.yaml`: every folder but the library and governance contracts'."""
+    return [p for p in sorted(root.glob("*/*.yaml")) if p.parent.name not in NOT_FEEDS]
+
+
 def load_contracts(root: Path = SCHEMAS_DIR) -> dict[str, FeedContract]:
     """All feed contracts, by `<department>/<feed>`."""
     contracts = {}
-    for path in sorted(root.glob("*/*.yaml")):
-        if path.parent.name == LIBRARIES_DIR:
-            continue
+    for path in feed_contract_paths(root):
         c = load_contract(path)
         contracts[f"{c.department}/{c.feed}"] = c
     return contracts

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from govlake.config import Settings
-from govlake.lineage.naming import JOB_NAMESPACE
+from infra.settings import Settings
+from schemas.datasets import JOB_NAMESPACE
 
 
 def provider_env(s: Settings) -> dict[str, str]:
@@ -22,6 +22,6 @@ def provider_env(s: Settings) -> dict[str, str]:
         "AIRFLOW__OPENLINEAGE__DISABLED": "False",
         "AIRFLOW__OPENLINEAGE__NAMESPACE": JOB_NAMESPACE,
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
-        "AIRFLOW__OPENLINEAGE__EXTRACTORS": "govlake.lineage.airflow.LakeTaskExtractor",
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS": "govlake.lineage_airflow.LakeTaskExtractor",
         "AIRFLOW__OPENLINEAGE__DISABLE_SOURCE_CODE": "True",
     }

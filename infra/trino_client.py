@@ -7,7 +7,7 @@ from typing import Any
 import requests
 import trino
 
-from govlake.config import Settings, settings
+from infra.settings import Settings, settings
 
 
 def connect(

@@ -8,9 +8,9 @@ import time
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from govlake.config import settings
-    from govlake.contracts import batch_id
-    from govlake.synthetic.province import generate
+    from infra.settings import settings
+    from schemas.contracts import batch_id
+    from tools.synthetic.province import generate
 
     t0 = time.monotonic()
     d = generate(

@@ -3,14 +3,15 @@ and the link from each task's run to the Spark runs it starts (ParentRunFacet)."
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.providers.openlineage.extractors.base import BaseExtractor, OperatorLineage
+from airflow.providers.openlineage.plugins import macros
 from openlineage.client.event_v2 import Dataset
 
-from govlake.lineage.naming import NAMESPACE
-from govlake.lineage.spark_conf import PARENT_ENV, ROOT_ENV
+from schemas.datasets import NAMESPACE
+from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, set_task_handoff, settings
+from jobs.spark import stop_spark
 
 
 def lake_dataset(asset: Any) -> Dataset | None:
@@ -40,28 +41,22 @@ class LakeTaskExtractor(BaseExtractor):
 
 def link_spark(context: Any) -> None:
     """pre_execute hook: Spark sessions this task starts name the task's run as their parent."""
-    from airflow.providers.openlineage.plugins import macros
-
-    from govlake.config import settings
-
     if not settings().lineage:
         return
     ti = context["ti"]
     try:
         values = {
-            PARENT_ENV[0]: macros.lineage_job_namespace(),
-            PARENT_ENV[1]: macros.lineage_job_name(ti),
-            PARENT_ENV[2]: macros.lineage_run_id(ti),
-            ROOT_ENV[0]: macros.lineage_root_job_namespace(ti),
-            ROOT_ENV[1]: macros.lineage_root_job_name(ti),
-            ROOT_ENV[2]: macros.lineage_root_run_id(ti),
+            LINEAGE_PARENT_ENV[0]: macros.lineage_job_namespace(),
+            LINEAGE_PARENT_ENV[1]: macros.lineage_job_name(ti),
+            LINEAGE_PARENT_ENV[2]: macros.lineage_run_id(ti),
+            LINEAGE_ROOT_ENV[0]: macros.lineage_root_job_namespace(ti),
+            LINEAGE_ROOT_ENV[1]: macros.lineage_root_job_name(ti),
+            LINEAGE_ROOT_ENV[2]: macros.lineage_root_run_id(ti),
         }
     except Exception:  # lineage must never fail a task
         return
-    os.environ.update({k: str(v) for k, v in values.items() if v})
-    os.environ["GOVLAKE_LINEAGE_JOB"] = f"{ti.dag_id}.{ti.task_id}.spark"
+    set_task_handoff({k: str(v) for k, v in values.items() if v})
+    set_task_handoff({LINEAGE_JOB_ENV: f"{ti.dag_id}.{ti.task_id}.spark"})
     # `airflow dags test` runs tasks in one process: a session started by an earlier task would keep
     # naming that task as parent, so it is stopped and the next get_spark() starts one for this task.
-    from jobs.spark import stop_spark
-
     stop_spark()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 def cmd_suites(args: argparse.Namespace) -> int:
     """Print, per contract and checkpoint, the generated expectations with dimension and severity."""
-    from govlake.contracts import get_contract, load_contracts
+    from schemas.contracts import get_contract, load_contracts
     from quality.suite import GATE, GOLD, build_rules
 
     contracts = [get_contract(args.feed)] if args.feed else list(load_contracts().values())

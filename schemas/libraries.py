@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from govlake.contracts import (
+from schemas.contracts import (
     LIBRARIES_DIR,
     SCHEMAS_DIR,
     Column,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlparse
 
-from govlake.config import Settings, settings
+from infra.settings import Settings, settings
 
 NAMESPACE = "lake"  # datasets: tables of the lake (also the Trino catalog)
 JOB_NAMESPACE = "govlake"  # jobs: Spark applications, Airflow DAGs/tasks, provisioning

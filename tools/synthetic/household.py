@@ -14,8 +14,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govlake.contracts import FeedContract
-from govlake.synthetic.people import Person, PersonFactory
+from schemas.contracts import FeedContract
+from tools.synthetic.people import Person, PersonFactory
 
 DEFECT_KINDS = ("BAD_CHECK_DIGIT", "UNKNOWN_ADMIN_CODE", "DUPLICATE_KEY", "MISSING_FIELD")
 UNKNOWN_CODES = ("429999", "428888", "420199")

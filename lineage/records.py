@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from govlake.config import Settings, settings
-from govlake.lineage.naming import normalise
-from govlake.lineage.validate import problems
+from infra.settings import Settings, settings
+from schemas.datasets import normalise
+from lineage.validate import problems
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from faker.providers.person.zh_CN import Provider as ZhPerson
 from faker.providers.phone_number.zh_CN import Provider as ZhPhone
 from stdnum.cn import ric
 
-from govlake.divisions import Division, by_code, counties, current_counties
+from schemas.divisions import Division, by_code, counties, current_counties
 
 HUBEI = "42"
 TODAY = dt.date(2026, 11, 23)

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from govlake.contracts import Column, FeedContract, load_contracts
-from govlake.divisions import by_code, current_counties
-from govlake.libraries import GoldenLibrary, load_libraries
-from govlake.synthetic.enterprises import LegalPerson, LegalPersonFactory
-from govlake.synthetic.household import UNKNOWN_CODES, _break_check_digit, population, relocate
-from govlake.synthetic.people import HUBEI, TODAY, Person, PersonFactory
+from schemas.contracts import Column, FeedContract, load_contracts
+from schemas.divisions import by_code, current_counties
+from schemas.libraries import GoldenLibrary, load_libraries
+from tools.synthetic.enterprises import LegalPerson, LegalPersonFactory
+from tools.synthetic.household import UNKNOWN_CODES, _break_check_digit, population, relocate
+from tools.synthetic.people import HUBEI, TODAY, Person, PersonFactory
 
 Row = dict[str, str]
 DRIFT_COLUMN = ("缴费基数", lambda r: str(r.randrange(3000, 30000)))  # added by HR & SS, not in the contract
