@@ -26,6 +26,8 @@ Level = Literal["L1", "L2", "L3", "L4"]  # 分级: L1 public … L4 most sensiti
 Check = Literal["resident_id", "admin_division", "credit_code"]
 Format = Literal["csv", "jsonl", "parquet"]
 LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (schemas.libraries)
+GOVERNANCE_DIR = "governance"  # schemas/governance/*.yaml are the governance tables' contracts
+NOT_FEEDS = (LIBRARIES_DIR, GOVERNANCE_DIR, "openlineage")
 
 
 class ContractError(ValueError):
