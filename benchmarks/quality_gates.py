@@ -26,9 +26,9 @@ FEED, BATCH, SEED = "public_security/household_register", "20261123", 42
 def one_variant(gated: bool, persons: int, defect_rate: float) -> dict[str, float]:
     from govlake import pipeline
     from infra.settings import settings
+    from jobs.spark import get_spark
     from schemas.contracts import get_contract
     from tools.synthetic.household import population, write_delivery
-    from jobs.spark import get_spark
 
     contract = get_contract(FEED)
     write_delivery(contract, settings().landing, BATCH, population(SEED, persons), defect_rate, None, SEED)

@@ -49,9 +49,9 @@ QUERIES = {
 def ensure_gold(persons: int) -> int:
     from govlake import pipeline
     from infra.settings import settings
+    from infra.trino_client import query
     from schemas.contracts import get_contract
     from tools.synthetic.household import population, write_delivery
-    from infra.trino_client import query
 
     try:
         have = query("SELECT count(*) FROM lake.gold.population_person")[0][0]
@@ -88,8 +88,8 @@ def main() -> None:
     args = p.parse_args()
 
     from catalog import shares
-    from infra.settings import settings
     from infra import trino
+    from infra.settings import settings
 
     trino.start(settings())
     rows = ensure_gold(args.persons)

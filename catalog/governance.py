@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from infra.settings import Settings, settings
-from schemas.contracts import identifier
 from infra.trino_client import connect
+from schemas.contracts import identifier
 
 SCHEMA = "governance"
 

@@ -12,8 +12,8 @@ from catalog.engine import Decision
 from catalog.loader import Catalog
 from catalog.models import ShareRequest
 from infra.settings import Settings, settings
-from schemas.contracts import Column, identifier, load_contracts
 from infra.trino_client import connect
+from schemas.contracts import Column, identifier, load_contracts
 
 MASKED_LEVELS = ("L3",)  # masked by PII kind
 HIDDEN_LEVELS = ("L4",)  # replaced whole

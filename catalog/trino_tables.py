@@ -7,8 +7,8 @@ of the contracts show up as column comments.
 from __future__ import annotations
 
 from infra.settings import Settings, settings
-from schemas.contracts import identifier
 from infra.trino_client import connect
+from schemas.contracts import identifier
 
 
 def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[str]:

@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.settings import Settings, settings
 from govlake.lineage_provider import provider_env
+from infra.settings import Settings, settings
 
 DAGS_FOLDER = Path(__file__).resolve().parent.parent / "dags"  # installed beside this package
 

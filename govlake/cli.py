@@ -254,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from catalog.loader import CatalogError
-    from schemas.contracts import ContractError
     from infra.trino import TrinoError
+    from schemas.contracts import ContractError
 
     args = build_parser().parse_args(argv)
     try:

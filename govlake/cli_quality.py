@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 def cmd_suites(args: argparse.Namespace) -> int:
     """Print, per contract and checkpoint, the generated expectations with dimension and severity."""
-    from schemas.contracts import get_contract, load_contracts
     from quality.suite import GATE, GOLD, build_rules
+    from schemas.contracts import get_contract, load_contracts
 
     contracts = [get_contract(args.feed)] if args.feed else list(load_contracts().values())
     per_library: dict[str, dict[str, int]] = {}

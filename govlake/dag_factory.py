@@ -11,8 +11,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from schemas.contracts import FeedContract, load_contracts
 from govlake.lineage_airflow import link_spark
+from schemas.contracts import FeedContract, load_contracts
 
 
 def asset_uri(schema: str, table: str) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from schemas.contracts import load_contracts
 from govlake.dag_factory import asset_uri
+from schemas.contracts import load_contracts
 from schemas.libraries import GoldenLibrary, Library, load_libraries
 
 

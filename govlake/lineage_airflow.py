@@ -9,9 +9,9 @@ from airflow.providers.openlineage.extractors.base import BaseExtractor, Operato
 from airflow.providers.openlineage.plugins import macros
 from openlineage.client.event_v2 import Dataset
 
-from schemas.datasets import NAMESPACE
 from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, set_task_handoff, settings
 from jobs.spark import stop_spark
+from schemas.datasets import NAMESPACE
 
 
 def lake_dataset(asset: Any) -> Dataset | None:

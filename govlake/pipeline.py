@@ -219,7 +219,7 @@ def gold(state: dict[str, Any]) -> dict[str, Any]:
 def register_in_trino(state: dict[str, Any]) -> dict[str, Any]:
     from catalog.trino_tables import register
     from jobs.batch_log import SCHEMA, TABLE
-    from jobs.refine import QUARANTINE
+    from schemas.datasets import QUARANTINE
 
     contract, started = get_contract(state["feed"]), dt.datetime.now()
     names = [

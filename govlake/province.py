@@ -100,8 +100,8 @@ def feedback_dir(batch: str):
 
 def all_tables() -> list[tuple[str, str]]:
     from jobs.batch_log import SCHEMA, TABLE
-    from jobs.library import CONFLICTS, GOVERNANCE
-    from jobs.refine import QUARANTINE
+    from jobs.library import CONFLICTS
+    from schemas.datasets import GOVERNANCE, QUARANTINE
 
     names = [("silver", QUARANTINE), (SCHEMA, TABLE), (GOVERNANCE, CONFLICTS)]
     for c in load_contracts().values():

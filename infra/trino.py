@@ -14,9 +14,10 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from infra.settings import TRINO_VERSION, Settings
+from infra import trino_security
 from infra.downloads import NotPublished, fetch, maven_url
 from infra.java import trino_java_home
+from infra.settings import TRINO_VERSION, Settings
 
 # Plugins beside trino-server-core: the Delta Lake connector, and the event listeners used for lineage/audit.
 PLUGINS = ("delta-lake", "http-event-listener", "openlineage")
@@ -163,7 +164,9 @@ def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
         "--enable-native-access=ALL-UNNAMED",
     ]
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
-    trino_security.configure(s, etc, access or trino_security.Access())  # HTTPS, passwords, access control, audit events (issue 6)
+    trino_security.configure(
+        s, etc, access or trino_security.Access()
+    )  # HTTPS, passwords, access control, audit events (issue 6)
     return etc
 
 

@@ -14,8 +14,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import tables
-from jobs.library import CONFLICTS, GOVERNANCE
-from jobs.refine import QUARANTINE, SILVER
+from jobs.library import CONFLICTS
+from schemas.datasets import GOVERNANCE, QUARANTINE, SILVER
 
 COLUMNS = [
     "subject_key",

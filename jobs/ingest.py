@@ -16,13 +16,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, MapType, StringType, StructType, TimestampType
 
 from infra.settings import settings
-from schemas.contracts import FeedContract
 from jobs import tables
 from jobs.preflight import UNDECLARED, DeliveredFile
-
-BRONZE = "bronze"
-EXTRA = "_extra"  # the value of a surplus field, if a line has more fields than the header
-UNDECLARED_COL = "_undeclared"  # schema drift: undeclared fields as JSON (contracts that keep them)
+from schemas.contracts import FeedContract
+from schemas.datasets import BRONZE, EXTRA, UNDECLARED_COL
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, MapType, StringType, StructType, TimestampType
 
-from schemas.contracts import FeedContract
-from schemas.libraries import GoldenLibrary
 from jobs import tables
-from jobs.publish import GOLD
 from jobs.refine import SPARK_TYPES
+from schemas.contracts import FeedContract
+from schemas.datasets import GOLD, GOVERNANCE
+from schemas.libraries import GoldenLibrary
 
-GOVERNANCE, CONFLICTS = "governance", "verification_conflict"
+CONFLICTS = "verification_conflict"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql.types import ArrayType, LongType, StringType, StructType, TimestampType
 
 from infra.settings import settings
-from lineage.records import Rejection, event_files, parse
 from jobs import tables
+from lineage.records import Rejection, event_files, parse
 
 SCHEMA = "governance"
 EVENT, EDGE, REJECTED = "lineage_event", "column_lineage", "lineage_rejected"

@@ -12,11 +12,10 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructType, TimestampType
 
-from schemas.contracts import FeedContract
 from jobs import tables
-from jobs.refine import SILVER, SPARK_TYPES
-
-GOLD = "gold"
+from jobs.refine import SPARK_TYPES
+from schemas.contracts import FeedContract
+from schemas.datasets import GOLD, SILVER
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,12 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from schemas.contracts import Column as ContractColumn
-from schemas.contracts import FeedContract
 from jobs import tables
 from schemas import checks
-from jobs.ingest import BRONZE, EXTRA
+from schemas.contracts import Column as ContractColumn
+from schemas.contracts import FeedContract
+from schemas.datasets import BRONZE, EXTRA, QUARANTINE, SILVER
 
-SILVER = "silver"
-QUARANTINE = "quarantine"
 META = ("_batch_id", "_source_file", "_line", "_row_hash", "_record_hash", "_ingested_at")
 
 SPARK_TYPES: dict[str, DataType] = {

@@ -12,9 +12,9 @@ from typing import Any
 from pyspark import inheritable_thread_target
 from pyspark.sql import SparkSession
 
+from infra.java import spark_java_home
 from infra.settings import SPARK_PACKAGES, Settings, settings
 from jobs.lineage_conf import spark_lineage_conf
-from infra.java import spark_java_home
 
 LOG_CONFIG = Path(__file__).resolve().parent.parent / "infra" / "spark-log4j2.properties"
 

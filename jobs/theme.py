@@ -10,9 +10,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from schemas.libraries import ThemeTable
 from jobs import tables
-from jobs.publish import GOLD
+from schemas.datasets import GOLD
+from schemas.libraries import ThemeTable
 
 
 class ThemeError(ValueError):

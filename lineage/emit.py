@@ -11,7 +11,6 @@ Marquez-compatible endpoint when GOVLAKE_LINEAGE_URL is set; nothing when GOVLAK
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from openlineage.client import OpenLineageClient

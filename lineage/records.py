@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import Settings, settings
-from schemas.datasets import normalise
 from lineage.validate import problems
+from schemas.datasets import normalise
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from schemas.contracts import identifier
 from lineage import svg
-from schemas.datasets import NAMESPACE
 from lineage.trace import Edge, Graph, Node, Query, origins
+from schemas.contracts import identifier
+from schemas.datasets import NAMESPACE
 
 # Tables other branches create; a section is left out when its table does not exist. For each, the
 # columns that may name a dataset (first one present is used).

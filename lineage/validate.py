@@ -6,10 +6,10 @@ import datetime as dt
 import json
 import uuid
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator, FormatChecker
-
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "openlineage" / "run_event.schema.json"
 _formats = FormatChecker(formats=())

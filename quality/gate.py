@@ -19,13 +19,13 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from schemas.contracts import FeedContract
-from lineage.emit import emit_quality_assertions
 from jobs.spark import meanwhile
+from lineage.emit import emit_quality_assertions
 from quality import store
-from schemas.quality import QualityGateFailed
 from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
 from quality.suite import GATE, GOLD, build_rules
+from schemas.contracts import FeedContract
+from schemas.quality import QualityGateFailed
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pyspark.sql import functions as F
 
 from jobs import tables
 from quality import store
-from schemas.quality import DIMENSIONS
 from quality.runner import ExpectationResult, quality_home
+from schemas.quality import DIMENSIONS
 
 CSV_COLUMNS = (
     "feed",

@@ -25,13 +25,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from infra.settings import settings
-from schemas.contracts import FeedContract
 from jobs import tables
-from schemas import checks
-from jobs.ingest import EXTRA
-from jobs.refine import QUARANTINE, SILVER, _clean, _typed
+from jobs.refine import _clean, _typed
 from jobs.spark import meanwhile
 from quality.suite import Rule
+from schemas import checks
+from schemas.contracts import FeedContract
+from schemas.datasets import EXTRA, GOLD, QUARANTINE, SILVER
 
 log = logging.getLogger(__name__)
 META_COLUMNS = ("_source_file", "_line")
@@ -103,8 +103,6 @@ def gate_frame(spark: SparkSession, contract: FeedContract, batch: str) -> DataF
 
 
 def gold_frame(spark: SparkSession, contract: FeedContract) -> DataFrame:
-    from jobs.publish import GOLD
-
     return (
         spark.read.format("delta")
         .load(tables.path(GOLD, contract.target.table))
@@ -240,7 +238,12 @@ def run_suite(
         suite.add_expectation(r.expectation)
     vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
     checkpoint = ctx.checkpoints.add(
-        gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=settings().quality_result_format)
+        gx.Checkpoint(
+            name=suite_name,
+            validation_definitions=[vd],
+            actions=[],
+            result_format=settings().quality_result_format,
+        )
     )
     result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=RunIdentifier(run_name=run_id))
     by_name = {}

@@ -20,10 +20,10 @@ from great_expectations.expectations.registry import get_expectation_impl
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from schemas import checks
 from schemas.contracts import Column as ContractColumn
 from schemas.contracts import FeedContract, RowCheck
-from schemas import checks
-from jobs.ingest import EXTRA
+from schemas.datasets import EXTRA
 from schemas.quality import Dimension, QualityBlock, Severity
 
 GATE, GOLD = "gate", "gold"  # the silver candidate (+ its quarantined rows) before publish; gold after

@@ -1,21 +1,93 @@
-"""Dataset and job names: our table names in namespace `lake`, not bare file paths.
+"""Every dataset named once: the layers, a contract's tables per layer, their Airflow Asset URIs and their
+OpenLineage names.
 
-The Spark listener names a path-based Delta table by its location (namespace `file`, name the absolute
-path). `table_name` maps such a name back to `<schema>.<table>` when the path lies under the warehouse;
-the raw event is kept as delivered.
+OpenLineage names follow its naming spec for Trino (namespace `trino://<host>:<port>`, name
+`<catalog>.<schema>.<table>`), so Marquez or DataHub join our events with Trino's own. The Spark listener
+names a path-based Delta table by its location (namespace `file`, name the absolute path); `normalise`
+maps either form back to our short name (`lake`, `<schema>.<table>`), which the governance tables and
+auditor reports use. The raw event is kept as delivered.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from infra.settings import Settings, settings
 
-NAMESPACE = "lake"  # datasets: tables of the lake (also the Trino catalog)
+if TYPE_CHECKING:
+    from schemas.contracts import FeedContract
+
+BRONZE, SILVER, GOLD, GOVERNANCE = "bronze", "silver", "gold", "governance"
+LAYERS = (BRONZE, SILVER, GOLD, GOVERNANCE)
+QUARANTINE = "quarantine"  # silver.quarantine: every feed's rejected rows, partitioned by feed
+ASSET_SCHEME = "lake"  # Airflow Asset URIs: lake://<schema>/<table>
+NAMESPACE = "lake"  # our short dataset namespace (also the Trino catalog's default name)
 JOB_NAMESPACE = "govlake"  # jobs: Spark applications, Airflow DAGs/tasks, provisioning
 LANDING_NAMESPACE = "landing"  # delivered files: <department>/<feed>/<batch>/<file>
+EXTRA = "_extra"  # bronze: the value of a surplus field, if a line has more fields than the header
+UNDECLARED_COL = "_undeclared"  # bronze: undeclared fields as JSON (contracts that keep them)
 _TABLE = re.compile(r"^([a-z][a-z0-9_]*)/([a-z][a-z0-9_]*)/?$")
+
+
+@dataclass(frozen=True, order=True)
+class Table:
+    """A table of the lake: `<schema>.<table>`."""
+
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def asset_uri(self) -> str:
+        return f"{ASSET_SCHEME}://{self.schema}/{self.name}"
+
+    def openlineage(self, s: Settings | None = None) -> tuple[str, str]:
+        """(namespace, name) by OpenLineage's naming spec for Trino."""
+        s = s or settings()
+        return (trino_namespace(s), f"{s.trino_catalog}.{self.schema}.{self.name}")
+
+
+@dataclass(frozen=True)
+class FeedTables:
+    """The tables one feed writes, layer by layer."""
+
+    bronze: Table
+    silver: Table
+    quarantine: Table
+    gold: Table
+
+    def all(self) -> tuple[Table, ...]:
+        return (self.bronze, self.silver, self.quarantine, self.gold)
+
+
+def feed_tables(contract: FeedContract) -> FeedTables:
+    return FeedTables(
+        bronze=Table(BRONZE, contract.key),
+        silver=Table(SILVER, contract.key),
+        quarantine=Table(SILVER, QUARANTINE),
+        gold=Table(GOLD, contract.target.table),
+    )
+
+
+def governance(name: str) -> Table:
+    return Table(GOVERNANCE, name)
+
+
+def from_asset_uri(uri: str) -> Table | None:
+    if not uri.startswith(f"{ASSET_SCHEME}://"):
+        return None
+    schema, _, table = uri.removeprefix(f"{ASSET_SCHEME}://").partition("/")
+    return Table(schema, table)
+
+
+def trino_namespace(s: Settings | None = None) -> str:
+    s = s or settings()
+    return f"trino://{s.trino_host}:{s.trino_port}"
 
 
 def _warehouse_roots(s: Settings) -> list[str]:
@@ -28,6 +100,9 @@ def table_name(namespace: str, name: str, s: Settings | None = None) -> tuple[st
     s = s or settings()
     if namespace == NAMESPACE:
         return (NAMESPACE, name)
+    if namespace.startswith("trino://"):  # OpenLineage's Trino naming: <catalog>.<schema>.<table>
+        catalog, _, short = name.partition(".")
+        return (NAMESPACE, short) if catalog == s.trino_catalog and "." in short else None
     path = unquote(urlparse(name).path if "://" in name else name)
     for root in _warehouse_roots(s):
         if path.startswith(root + "/"):

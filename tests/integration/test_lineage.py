@@ -9,18 +9,18 @@ import time
 
 import pytest
 
+from catalog.trino_tables import register
 from govlake.airflow_runner import run_dag
 from infra.settings import settings
-from schemas.contracts import get_contract
+from jobs import tables
+from jobs.lineage_load import TABLES, load
+from jobs.spark import get_spark
 from lineage import report
 from lineage.emit import emit_view_lineage
 from lineage.records import event_files, parse
 from lineage.trace import load_graph
+from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
-from catalog.trino_tables import register
-from jobs import tables
-from jobs.lineage_load import TABLES, load
-from jobs.spark import get_spark
 
 CONTRACT = get_contract("public_security/household_register")
 BATCH, SEED, PERSONS = "20261121", 77, 150

@@ -11,10 +11,10 @@ import pytest
 
 from govlake import province
 from infra.settings import settings
+from jobs.spark import get_spark
 from schemas.contracts import load_contracts
 from schemas.libraries import load_libraries
 from tools.synthetic.province import generate, manifest_path
-from jobs.spark import get_spark
 
 SEED, PERSONS, ENTERPRISES = 7, 1200, 150
 DAY1, DAY2 = "20261123", "20261124"
@@ -174,11 +174,11 @@ def test_a_library_dag_rebuilds_through_airflow_and_changes_nothing(day1, sql):
 
 
 def test_a_thematic_column_traces_through_the_golden_library_to_the_department_file(day1, sql):
-    from lineage import report
-    from lineage.trace import load_graph
     from catalog.trino_tables import register
     from jobs.lineage_load import TABLES, load
     from jobs.spark import stop_spark
+    from lineage import report
+    from lineage.trace import load_graph
 
     stop_spark()  # the listener flushes its last events when the session ends
     load(get_spark())

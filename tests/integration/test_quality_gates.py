@@ -14,17 +14,18 @@ from pyspark.sql import functions as F
 
 from govlake.airflow_runner import run_dag
 from infra.settings import settings
-from schemas.contracts import Target, get_contract
-from tools.synthetic.household import population, write_delivery
 from jobs import tables
 from jobs.ingest import ingest
 from jobs.preflight import batch_dir, check_delivery
-from jobs.publish import GOLD, publish
+from jobs.publish import publish
 from jobs.refine import refine
 from jobs.spark import get_spark
 from quality import store
 from quality.gate import QualityGateFailed, check_batch, check_gold, validate_batch
+from schemas.contracts import Target, get_contract
+from schemas.datasets import GOLD
 from schemas.quality import QualityBlock
+from tools.synthetic.household import population, write_delivery
 
 HOUSEHOLD = get_contract("public_security/household_register")
 SEED, PERSONS, BAD = 7, 2000, 0.05  # 100 bad IDs (5%), and 100 of each other defect kind

@@ -16,9 +16,9 @@ from catalog import audit, report, shares
 from catalog.loader import load_catalog
 from govlake import pipeline
 from infra.settings import settings
+from infra.trino_client import connect
 from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
-from infra.trino_client import connect
 
 CONTRACT = get_contract("public_security/household_register")
 BATCH, SEED, PERSONS = "20261120", 7, 1500
@@ -267,11 +267,11 @@ def test_reads_and_denials_reach_the_access_log(world, sql):
 
 
 def test_the_lineage_report_of_a_share_view_says_who_read_it(world, sql):
-    from lineage import report as lineage_report
-    from lineage.trace import load_graph
     from catalog.trino_tables import register
     from jobs.lineage_load import TABLES, load
     from jobs.spark import get_spark
+    from lineage import report as lineage_report
+    from lineage.trace import load_graph
 
     audit.load()
     load(get_spark())  # the view's lineage event, emitted when it was provisioned

@@ -15,8 +15,8 @@ from catalog.loader import CatalogError, load_catalog, load_request
 from catalog.models import Review, ShareRequest
 from catalog.provision import gold_classification, mask, view_sql
 from catalog.report import build
-from schemas.contracts import get_contract
 from infra import trino_security
+from schemas.contracts import get_contract
 
 CAT = load_catalog()
 TODAY = dt.date(2026, 11, 23)

@@ -4,8 +4,8 @@ import pytest
 from pyspark.sql import functions as F
 from stdnum.cn import ric
 
-from tools.synthetic.household import _break_check_digit, population
 from schemas import checks
+from tools.synthetic.household import _break_check_digit, population
 
 
 @pytest.fixture(scope="module")

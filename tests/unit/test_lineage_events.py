@@ -15,10 +15,10 @@ from openlineage.client.serde import Serde
 from infra.settings import settings
 from lineage import svg
 from lineage.emit import emit_contract_lineage, emit_quality_assertions, emit_view_lineage
-from schemas.datasets import normalise
 from lineage.records import parse
 from lineage.trace import Edge, Graph, Node, origins
 from lineage.validate import problems, validator
+from schemas.datasets import normalise
 
 RUN_ID = "01934d5e-7f00-7000-8000-000000000001"
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
+from jobs.preflight import DeliveryRejected, check_delivery
 from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
-from jobs.preflight import DeliveryRejected, check_delivery
 
 CONTRACT = get_contract("public_security/household_register")
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from quality.suite import GATE, GOLD, build_rules
 from schemas.contracts import FeedContract, get_contract
 from schemas.quality import DIMENSIONS, QualityBlock
-from quality.suite import GATE, GOLD, build_rules
 
 HOUSEHOLD = get_contract("public_security/household_register")
 

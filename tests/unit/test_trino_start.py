@@ -1,15 +1,14 @@
 """`govlake trino start` refuses a Trino server on its port that another installation runs, instead of
 registering this installation's tables in it."""
 
-import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from infra.settings import settings
 from infra import trino
+from infra.settings import settings
 
 
 class _AnotherTrino(BaseHTTPRequestHandler):
@@ -30,12 +29,13 @@ class _AnotherTrino(BaseHTTPRequestHandler):
 def test_a_server_of_another_installation_on_the_port_is_refused(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherTrino)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    s = dataclasses.replace(
-        settings(),
-        home=tmp_path,
-        trino_host="127.0.0.1",
-        trino_port=server.server_address[1],
-        manage_trino=True,
+    s = settings().model_copy(
+        update=dict(
+            home=tmp_path,
+            trino_host="127.0.0.1",
+            trino_port=server.server_address[1],
+            manage_trino=True,
+        )
     )
     try:
         assert trino.is_running(s)
