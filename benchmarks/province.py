@@ -83,9 +83,10 @@ def main() -> int:
         print(f"  {stage:<10} {s:8.1f} s {n:>12,} rows", flush=True)
 
     if not args.no_trino:
+        from catalog.server import start_trino
         from infra import trino
 
-        trino.start(settings())
+        start_trino(settings())
 
     try:
         with PeakRss() as rss:

@@ -88,10 +88,10 @@ def main() -> None:
     args = p.parse_args()
 
     from catalog import shares
-    from infra import trino
+    from catalog.server import start_trino
     from infra.settings import settings
 
-    trino.start(settings())
+    start_trino(settings())
     rows = ensure_gold(args.persons)
     scratch = Path(tempfile.mkdtemp(prefix="share-bench-"))  # the catalog's requests + the benchmark's
     shutil.copytree(shares.REQUESTS_DIR, scratch / "requests")

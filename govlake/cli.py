@@ -35,13 +35,14 @@ def _print_rows(columns: list[str], rows: list[list]) -> None:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     """Install what lives on Maven Central (Delta jars, Trino 476 + plugins) and prepare Airflow's DB."""
+    from catalog.server import configure_trino
     from govlake import airflow_runner
     from infra import trino
 
     s = settings()
     t0 = time.monotonic()
     trino.install(s)
-    trino.configure(s)
+    configure_trino(s)
     print(f"trino {s.trino_server_dir} ready ({time.monotonic() - t0:.1f}s)")
     t1 = time.monotonic()
     from jobs.spark import get_spark, jars_resolved, stop_spark
@@ -57,12 +58,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_trino(args: argparse.Namespace) -> int:
+    from catalog.server import start_trino
     from infra import trino
 
     s = settings()
     if args.action == "start":
         t0 = time.monotonic()
-        trino.start(s)
+        start_trino(s)
         print(
             f"trino running on http://{s.trino_host}:{s.trino_port} ({time.monotonic() - t0:.1f}s); "
             f"log: {trino.log_file(s)}"
@@ -126,7 +128,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the household-register feed, start Trino, run the DAG, print a Trino query."""
-    from infra import trino
+    from catalog.server import start_trino
 
     s = settings()
     timings = {}
@@ -143,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     timings["generate"] = time.monotonic() - t0
     t0 = time.monotonic()
-    trino.start(s)
+    start_trino(s)
     timings["trino start"] = time.monotonic() - t0
     t0 = time.monotonic()
     rc = cmd_run(argparse.Namespace(feed=DEMO_FEED, batch=args.batch, quiet=True))

@@ -14,10 +14,11 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def trino_server():
     """One real Trino server for the test session, over the test installation's warehouse."""
+    from catalog.server import start_trino
     from infra import trino
 
     s = settings()
-    trino.start(s)
+    start_trino(s)
     yield s
     trino.stop(s)
 
