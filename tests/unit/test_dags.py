@@ -3,13 +3,13 @@
 from airflow.dag_processing.dagbag import DagBag
 
 from govlake.airflow_runner import migrate
-from infra.settings import REPO
+from govlake.airflow_runner import DAGS_FOLDER
 from schemas.contracts import load_contracts
 
 
 def test_dags_import_cleanly_one_per_contract():
     migrate()  # the DagBag looks DAGs up in the (test installation's) metadata DB
-    bag = DagBag(dag_folder=str(REPO / "dags"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert bag.import_errors == {}
     expected = {c.dag_id for c in load_contracts().values()}
     assert expected <= set(bag.dag_ids)
@@ -33,7 +33,7 @@ def test_library_dags_one_per_library_contract_triggered_by_gold_assets():
     from schemas.libraries import load_libraries
 
     migrate()
-    bag = DagBag(dag_folder=str(REPO / "dags"))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
     assert bag.import_errors == {}
     for table in load_libraries():
         dag = bag.get_dag(f"library__{table}")
