@@ -21,13 +21,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, DateType, MapType, StringType, StructType, TimestampType
 
-from jobs import tables
-from jobs.refine import SPARK_TYPES
+from jobs import governance_tables, tables
+from jobs.columns import SPARK_TYPES
 from schemas.contracts import FeedContract
 from schemas.datasets import GOLD, GOVERNANCE
 from schemas.libraries import GoldenLibrary
 
-CONFLICTS = "verification_conflict"
+CONFLICTS = "verification_conflict"  # schemas/governance/verification_conflict.yaml
 
 
 @dataclass(frozen=True)
@@ -144,23 +144,7 @@ def conflicts(
 
 
 def conflict_struct() -> StructType:
-    f = tables.field
-    return StructType(
-        [
-            f("library", StringType(), "基础库", nullable=False),
-            f("subject_key", StringType(), "主体标识（公民身份号码/统一社会信用代码…）", nullable=False),
-            f("attribute", StringType(), "属性", nullable=False),
-            f("attribute_label", StringType(), "属性名称", nullable=False),
-            f("authority_value", StringType(), "权威值"),
-            f("authority_department", StringType(), "权威部门"),
-            f("other_value", StringType(), "比对值"),
-            f("other_department", StringType(), "比对来源部门", nullable=False),
-            f("other_feed", StringType(), "比对来源数据集", nullable=False),
-            f("other_batch_id", StringType(), "比对记录所在批次"),
-            f("batch_id", StringType(), "发现冲突的构建批次", nullable=False),
-            f("detected_at", TimestampType(), "发现时间", nullable=False),
-        ]
-    )
+    return governance_tables.struct(CONFLICTS)
 
 
 def _merge_scd2(
@@ -204,9 +188,7 @@ def build_library(
         _merge_scd2(spark, lib, golden, day, batch_id)  # a re-run with unchanged feeds changes nothing
         m = tables.last_commit_metrics(spark, GOLD, lib.table)
         found = conflicts(spark, lib, feeds, golden, batch_id)
-        tables.ensure(
-            spark, GOVERNANCE, CONFLICTS, conflict_struct(), "多源核验冲突（一数一源）", ("library",)
-        )
+        governance_tables.ensure(spark, CONFLICTS)
         where = f"library = '{lib.library}'"  # library names are identifiers
         found.write.format("delta").mode("overwrite").option("replaceWhere", where).save(
             tables.path(GOVERNANCE, CONFLICTS)

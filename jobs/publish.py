@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructType, TimestampType
 
 from jobs import tables
-from jobs.refine import SPARK_TYPES
+from jobs.columns import SPARK_TYPES
 from schemas.contracts import FeedContract
 from schemas.datasets import GOLD, SILVER
 

@@ -22,7 +22,8 @@ from pyspark.sql import DataFrame, SparkSession
 from jobs.spark import meanwhile
 from lineage.emit import emit_quality_assertions
 from quality import store
-from quality.runner import ExpectationResult, evaluate, gate_frame, gold_frame, quality_home
+from quality.frames import gate_frame, gold_frame
+from quality.runner import ExpectationResult, evaluate, quality_home
 from quality.suite import GATE, GOLD, build_rules
 from schemas.contracts import FeedContract
 from schemas.quality import QualityGateFailed

@@ -1,4 +1,6 @@
-"""Expectation suites generated from a feed contract: one `Rule` per check the contract implies.
+"""Expectation suites generated from a feed contract: one `Rule` per check of the registry
+(schemas.checks) that the contract implies, plus the contract's `quality:` block (references, freshness,
+custom expectations).
 
 Each rule is a GX 1.x expectation (dimension, severity and name in its `meta`) plus the native Spark
 expression that is true on a failing row, so that failing rows are extracted in one pass. Checks GX
@@ -13,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
@@ -21,8 +24,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from schemas import checks
-from schemas.contracts import Column as ContractColumn
-from schemas.contracts import FeedContract, RowCheck
+from schemas.contracts import FeedContract
 from schemas.datasets import EXTRA
 from schemas.quality import Dimension, QualityBlock, Severity
 
@@ -43,6 +45,7 @@ class Rule:
     # The refine problem (field, reason code) that is the same check: on refine's own frame, which still
     # carries `_problems`, the flag is read from there instead of being computed again.
     problem: tuple[str, str] | None = None
+    lookup: tuple[checks.Lookup, str] | None = None  # the reference join its flag reads
 
     @property
     def type(self) -> str:
@@ -70,7 +73,8 @@ class _Builder:
         mostly: float | None = -1.0,  # -1: the block's default for the severity; None: no `mostly`
         needs: tuple[str, ...] = (),
         problem: tuple[str, str] | None = None,
-        **kwargs,
+        lookup: tuple[checks.Lookup, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         o = self.q.overrides.get(name)
         if o is not None and not o.enabled:
@@ -88,142 +92,43 @@ class _Builder:
             kwargs["mostly"] = mostly
         meta = {"name": name, "dimension": dimension, "severity": severity, "column": reported}
         exp = make(**kwargs, meta=meta)
-        self.rules.append(Rule(name, dimension, severity, mostly, reported, fails, exp, flag, needs, problem))
-
-
-def _column_rules(b: _Builder, c: ContractColumn) -> None:
-    def v() -> Column:
-        return F.col(c.name)
-
-    def usable() -> Column:
-        return v().isNotNull() & ~checks.resident_id_bad_format(v())
-
-    if not c.nullable:
-        b.add(
-            f"{c.name}.not_null",
-            "completeness",
-            c.name,
-            lambda: v().isNull(),
-            gxe.ExpectColumnValuesToNotBeNull,
-            column=c.name,
-        )
-    if c.type != "string" and b.stage == GATE:
-        raw = f"_raw_{c.name}"
-        b.add(
-            f"{c.name}.type",
-            "conformity",
-            c.name,
-            lambda: F.col(raw).isNotNull() & v().isNull(),
-            needs=(raw,),
-            problem=(c.name, "BAD_TYPE"),
-        )
-    if "resident_id" in c.checks:
-        b.add(
-            f"{c.name}.format",
-            "conformity",
-            c.name,
-            lambda: v().isNotNull() & checks.resident_id_bad_format(v()),
-            gxe.ExpectColumnValuesToMatchRegex,
-            column=c.name,
-            regex=checks.RESIDENT_ID_FORMAT,
-        )
-        b.add(
-            f"{c.name}.check_digit",
-            "accuracy",
-            c.name,
-            lambda: usable() & checks.resident_id_bad_check(v()),
-            problem=(c.name, "BAD_CHECK_DIGIT"),
-        )
-        region = f"_region_{c.name}"
-        b.add(
-            f"{c.name}.region",
-            "accuracy",
-            c.name,
-            lambda: usable() & F.col(region).isNull(),
-            needs=(region,),
-            problem=(c.name, "UNKNOWN_REGION"),
-        )
-    if "admin_division" in c.checks:
-        division = f"_division_{c.name}"
-        b.add(
-            f"{c.name}.admin_division",
-            "accuracy",
-            c.name,
-            lambda: v().isNotNull() & F.col(division).isNull(),
-            needs=(division,),
-            problem=(c.name, "UNKNOWN_ADMIN_CODE"),
-        )
-    if c.pattern:
-        b.add(
-            f"{c.name}.pattern",
-            "conformity",
-            c.name,
-            lambda: v().isNotNull() & ~v().rlike(c.pattern),
-            gxe.ExpectColumnValuesToMatchRegex,
-            column=c.name,
-            regex=c.pattern,
-        )
-    if c.allowed is not None:
-        b.add(
-            f"{c.name}.allowed",
-            "conformity",
-            c.name,
-            lambda: v().isNotNull() & ~v().isin(c.allowed),
-            gxe.ExpectColumnValuesToBeInSet,
-            column=c.name,
-            value_set=list(c.allowed),
+        self.rules.append(
+            Rule(name, dimension, severity, mostly, reported, fails, exp, flag, needs, problem, lookup)
         )
 
 
-def _row_check_rules(b: _Builder, rc: RowCheck) -> None:
-    def usable() -> Column:
-        rid = F.col(rc.id)
-        return rid.isNotNull() & ~checks.resident_id_bad_format(rid)
+def _registered(b: _Builder, k: checks.Check) -> None:
+    """A check of the registry as a rule: GX's own expectation where it has one, else the native flag."""
+    view = checks.GATE if b.stage == GATE else checks.GOLD
+    lookup = (checks.lookup_column(*k.lookup),) if k.lookup else ()
+    b.add(
+        k.name,
+        k.dimension,
+        k.field,
+        lambda: k.fails(view),
+        get_expectation_impl(k.expectation) if k.expectation else None,
+        severity=k.severity,
+        needs=lookup + k.needs,
+        problem=k.problem if k.same_as_problem else None,
+        lookup=k.lookup,
+        **k.kwargs(view),
+    )
 
-    if rc.birth_date:
-        bd = rc.birth_date
-        b.add(
-            f"{bd}.matches_{rc.id}",
-            "consistency",
-            bd,
-            lambda: (
-                usable() & F.col(bd).isNotNull() & (checks.resident_id_birth_date(F.col(rc.id)) != F.col(bd))
-            ),
-            problem=(bd, "ID_BIRTH_MISMATCH"),
-        )
-    if rc.gender:
-        g = rc.gender
-        b.add(
-            f"{g}.matches_{rc.id}",
-            "consistency",
-            g,
-            lambda: usable() & F.col(g).isNotNull() & (checks.resident_id_gender(F.col(rc.id)) != F.col(g)),
-            problem=(g, "ID_GENDER_MISMATCH"),
-        )
+
+def registered_checks(contract: FeedContract, stage: str) -> list[checks.Check]:
+    """The registry's checks of the contract that apply at `stage` (gold holds typed values only)."""
+    rows = checks.row_checks(contract)  # the surplus-field check first, as in the published suites
+    surplus = [k for k in rows if k.field == EXTRA]
+    found = surplus + [k for c in contract.columns for k in checks.column_checks(c)]
+    found += [k for k in rows if k not in surplus] + [checks.key_check(contract)]
+    return [k for k in found if stage == GATE or not k.gate_only]
 
 
 def build_rules(contract: FeedContract, stage: str = GATE, as_of: dt.date | None = None) -> list[Rule]:
     """The suite for the contract's silver candidate (`gate`) or its gold table (`gold`)."""
     b = _Builder(contract, stage, as_of or dt.date.today())
-    if stage == GATE:
-        b.add(
-            "row.field_count",
-            "conformity",
-            EXTRA,
-            lambda: F.col(EXTRA).isNotNull(),
-            problem=(EXTRA, "BAD_FIELD_COUNT"),
-        )
-    for c in contract.columns:
-        _column_rules(b, c)
-    for rc in contract.row_checks:
-        _row_check_rules(b, rc)
-    b.add(  # natively: one aggregate over the key columns, not GX's window over every row
-        "primary_key.unique",
-        "consistency",
-        contract.primary_key[0],
-        lambda: F.col("_key_count") > 1,
-        needs=("_key_count",),
-    )
+    for k in registered_checks(contract, stage):
+        _registered(b, k)
     for i, ref in enumerate(b.q.references):
         flag = f"_ref_{i}"
         places = "_or_".join(f"{schema}_{table}" for schema, table, _ in ref.targets())

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from schemas.checks import CheckKind
 from schemas.quality import QualityBlock
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -23,7 +24,6 @@ SCHEMAS_DIR = Path(__file__).resolve().parent  # the contract YAML ships with th
 ColumnType = Literal["string", "int", "long", "double", "decimal", "date", "timestamp", "boolean"]
 PiiKind = Literal["none", "resident_id", "name", "phone", "address", "credit_code", "email"]
 Level = Literal["L1", "L2", "L3", "L4"]  # 分级: L1 public … L4 most sensitive
-Check = Literal["resident_id", "admin_division", "credit_code"]
 Format = Literal["csv", "jsonl", "parquet"]
 LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (schemas.libraries)
 GOVERNANCE_DIR = "governance"  # schemas/governance/*.yaml are the governance tables' contracts
@@ -64,7 +64,7 @@ class Column(_Model):
     level: Level = "L1"
     allowed: list[str] | None = None
     pattern: str | None = None
-    checks: list[Check] = []
+    checks: list[CheckKind] = []
 
     _name = field_validator("name")(identifier)
 
@@ -73,6 +73,13 @@ class Column(_Model):
     def _regex_compiles(cls, value: str | None) -> str | None:
         if value is not None:
             re.compile(value)
+        return value
+
+    @field_validator("checks")
+    @classmethod
+    def _one_code_standard(cls, value: list[CheckKind]) -> list[CheckKind]:
+        if {"resident_id", "credit_code"} <= set(value):
+            raise ValueError("a column is checked as a resident ID or as a credit code, not both")
         return value
 
     @property
@@ -162,7 +169,7 @@ class FeedContract(_Model):
         return {c.header: c for c in self.columns}
 
 
-def read_mapping(path: Path, what: str, error: type[ValueError] = ContractError) -> dict:
+def read_mapping(path: Path, what: str, error: type[ValueError] = ContractError) -> dict[str, Any]:
     """A YAML file whose top level is a mapping; any problem raises `error` naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

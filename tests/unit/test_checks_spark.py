@@ -4,7 +4,7 @@ import pytest
 from pyspark.sql import functions as F
 from stdnum.cn import ric
 
-from schemas import checks
+from schemas import codes
 from tools.synthetic.household import _break_check_digit, population
 
 
@@ -24,8 +24,8 @@ def test_check_character_matches_stdnum(spark):
     rid = F.col("rid")
     rows = df.select(
         "rid",
-        checks.resident_id_bad_format(rid).alias("bad_format"),
-        checks.resident_id_bad_check(rid).alias("bad"),
+        codes.resident_id_bad_format(rid).alias("bad_format"),
+        codes.resident_id_bad_check(rid).alias("bad"),
     ).collect()
     for r in rows:
         if r.bad_format:
@@ -37,8 +37,8 @@ def test_check_character_matches_stdnum(spark):
 def test_birth_date_and_gender_from_id(spark):
     df = spark.createDataFrame([("11010519491231002X",), ("420106199001011234",)], "rid string")
     rows = df.select(
-        checks.resident_id_birth_date(F.col("rid")).alias("d"),
-        checks.resident_id_gender(F.col("rid")).alias("g"),
+        codes.resident_id_birth_date(F.col("rid")).alias("d"),
+        codes.resident_id_gender(F.col("rid")).alias("g"),
     ).collect()
     assert [(str(r.d), r.g) for r in rows] == [("1949-12-31", "2"), ("1990-01-01", "1")]
 
