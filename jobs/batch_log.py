@@ -5,31 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from pyspark.sql import SparkSession
-from pyspark.sql.types import LongType, StringType, StructType, TimestampType
+from pyspark.sql.types import StructType
 
-from jobs import tables
+from jobs import governance_tables, tables
 
-SCHEMA, TABLE = "governance", "batch_log"
+SCHEMA, TABLE = governance_tables.SCHEMA, "batch_log"  # schemas/governance/batch_log.yaml
 
 
 def struct() -> StructType:
-    f = tables.field
-    return StructType(
-        [
-            f("feed", StringType(), "数据源（部门__数据集）", nullable=False),
-            f("batch_id", StringType(), "批次号", nullable=False),
-            f("stage", StringType(), "阶段（preflight/bronze/silver/gold）", nullable=False),
-            f("status", StringType(), "结果（ok/rejected/failed/skipped）", nullable=False),
-            f("rows_in", LongType(), "输入行数"),
-            f("rows_out", LongType(), "输出行数"),
-            f("quarantined", LongType(), "隔离行数"),
-            f("inserted", LongType(), "新增行数"),
-            f("updated", LongType(), "更新行数"),
-            f("message", StringType(), "说明"),
-            f("started_at", TimestampType(), "开始时间", nullable=False),
-            f("finished_at", TimestampType(), "结束时间", nullable=False),
-        ]
-    )
+    return governance_tables.struct(TABLE)
 
 
 def entry(
@@ -56,6 +40,6 @@ def entry(
 
 def record(spark: SparkSession, *entries: dict) -> None:
     """Append the entries in one Delta commit."""
-    tables.ensure(spark, SCHEMA, TABLE, struct(), "批次处理日志")
+    governance_tables.ensure(spark, TABLE)
     rows = tables.local_frame(spark, list(entries), struct())
     rows.write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))
