@@ -23,7 +23,7 @@ BATCH = "20261101"
 
 CHILD = """
 import json, sys, time
-from govlake import pipeline
+from govlake import runner
 from infra.settings import settings
 from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
@@ -33,10 +33,10 @@ persons = int(sys.argv[1])
 write_delivery(get_contract("{feed}"), settings().landing, "{batch}", population(7, persons), 0.001, None, 7)
 get_spark()  # session start-up is not part of the pipeline's time
 t0 = time.monotonic()
-state = pipeline.gold(pipeline.silver(pipeline.bronze(pipeline.preflight("{feed}", "{batch}"))))
+state = runner.run_feed("{feed}", "{batch}", gated=False)
 seconds = time.monotonic() - t0
 stop_spark()  # flushes the listener's last events
-print(json.dumps({{"seconds": seconds, "gold": state["gold_inserted"]}}))
+print(json.dumps({{"seconds": seconds, "gold": state.gold.inserted}}))
 """
 
 

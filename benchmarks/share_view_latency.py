@@ -47,7 +47,7 @@ QUERIES = {
 
 
 def ensure_gold(persons: int) -> int:
-    from govlake import pipeline
+    from govlake import runner
     from infra.settings import settings
     from infra.trino_client import query
     from schemas.contracts import get_contract
@@ -60,9 +60,7 @@ def ensure_gold(persons: int) -> int:
     if have < persons * 0.95:
         contract = get_contract("public_security/household_register")
         write_delivery(contract, settings().landing, BATCH, population(42, persons), 0.0, None, 42)
-        state = pipeline.preflight(contract.key, BATCH)
-        for stage in (pipeline.bronze, pipeline.silver, pipeline.gold, pipeline.register_in_trino):
-            state = stage(state)
+        runner.run_feed(contract.key, BATCH, serving=True)
         from jobs.spark import stop_spark
 
         stop_spark()

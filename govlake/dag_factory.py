@@ -1,7 +1,9 @@
-"""Builds one Airflow DAG per feed contract: preflight → bronze → silver → quality gate → gold →
-quality check on gold → Trino.
+"""Builds one Airflow DAG per feed contract, a task per stage of govlake.stages (the list the local
+runner follows too): preflight → bronze → silver → quality gate → gold → quality check on gold → Trino.
 
-DAG files under dags/ stay thin; a new feed is a new contract YAML and gets its DAG from here.
+DAG files under dags/ stay thin; a new feed is a new contract YAML and gets its DAG from here. Tasks pass
+the batch's state (govlake.results.BatchState) as JSON; Assets and OpenLineage datasets come from
+schemas.datasets.
 """
 
 from __future__ import annotations
@@ -12,29 +14,48 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, dag, task
 
 from govlake.lineage_airflow import link_spark
+from govlake.results import BatchState
+from govlake.stages import STAGES, Stage
 from schemas.contracts import FeedContract, load_contracts
+from schemas.datasets import FeedTables, Table, feed_tables
 
 
-def asset_uri(schema: str, table: str) -> str:
-    return f"lake://{schema}/{table}"
+def asset(table: Table) -> Asset:
+    return Asset(table.asset_uri, group=table.schema)
+
+
+def _doc(contract: FeedContract, tables: FeedTables) -> str:
+    return (
+        f"**{contract.department_name} · {contract.title}** "
+        f"(`schemas/{contract.department}/{contract.feed}.yaml`)"
+        f"\n\nLanding → {tables.bronze} → {tables.silver} (+ {tables.quarantine}) → quality gate → "
+        f"{tables.gold}, then registered in Trino. Param `batch_id` names the landing folder (default: "
+        "the latest)."
+    )
+
+
+def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
+    inlets = [asset(t) for t in stage.inlets(tables)]
+    outlets = [asset(t) for t in stage.outlets(tables)]
+
+    def run(state: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        if state is None:  # the first stage: the batch named by the run's params, else the latest
+            current = BatchState(feed=feed, batch_id=(params or {}).get("batch_id"))
+        else:
+            current = BatchState.model_validate(state)
+        return stage.run(current).model_dump(mode="json")
+
+    run.__name__ = stage.name
+    return task(run, task_id=stage.name, inlets=inlets, outlets=outlets)
 
 
 def feed_dag(contract: FeedContract) -> DAG:
-    feed = f"{contract.department}/{contract.feed}"
-    gold_asset = Asset(asset_uri("gold", contract.target.table), group="gold")
-    bronze_asset = Asset(asset_uri("bronze", contract.key), group="bronze")
-    silver_asset = Asset(asset_uri("silver", contract.key), group="silver")
+    tables = feed_tables(contract)
 
     @dag(
         dag_id=contract.dag_id,
         description=f"{contract.department_name} {contract.title} → {contract.target.title}",
-        doc_md=(
-            f"**{contract.department_name} · {contract.title}** "
-            f"(`schemas/{contract.department}/{contract.feed}.yaml`)"
-            f"\n\nLanding → bronze.{contract.key} → silver.{contract.key} (+ silver.quarantine) → "
-            f"gold.{contract.target.table}, then registered in Trino. Param `batch_id` names the landing "
-            "folder (default: the latest)."
-        ),
+        doc_md=_doc(contract, tables),
         schedule=None,
         start_date=dt.datetime(2026, 1, 1),
         catchup=False,
@@ -44,51 +65,12 @@ def feed_dag(contract: FeedContract) -> DAG:
         params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
     )
     def _feed() -> None:
-        @task
-        def preflight(params: dict[str, Any] | None = None) -> dict[str, Any]:
-            from govlake import pipeline
+        state = None
+        for stage in STAGES:
+            make = _stage_task(stage, contract.key, tables)
+            state = make() if state is None else make(state)
 
-            return pipeline.preflight(feed, (params or {}).get("batch_id"))
-
-        @task(outlets=[bronze_asset])
-        def bronze(plan: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.bronze(plan)
-
-        @task(inlets=[bronze_asset], outlets=[silver_asset])
-        def silver(state: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.silver(state, gate=True)  # validates while the batch is cached
-
-        @task
-        def quality_gate(state: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.quality_gate(state)
-
-        @task
-        def quality_gold(state: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.quality_gold(state)
-
-        @task(inlets=[silver_asset], outlets=[gold_asset])
-        def gold(state: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.gold(state)
-
-        @task
-        def trino(state: dict[str, Any]) -> dict[str, Any]:
-            from govlake import pipeline
-
-            return pipeline.register_in_trino(state)
-
-        trino(quality_gold(gold(quality_gate(silver(bronze(preflight()))))))
-
-    return _feed()
+    return _feed()  # type: ignore[no-any-return]
 
 
 def build_feed_dags() -> dict[str, DAG]:

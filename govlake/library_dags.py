@@ -12,13 +12,14 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from govlake.dag_factory import asset_uri
+from govlake.dag_factory import asset
 from schemas.contracts import load_contracts
+from schemas.datasets import GOLD, Table
 from schemas.libraries import GoldenLibrary, Library, load_libraries
 
 
 def _gold(table: str) -> Asset:
-    return Asset(asset_uri("gold", table), group="gold")
+    return asset(Table(GOLD, table))
 
 
 def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
@@ -44,21 +45,17 @@ def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
     def _library() -> None:
         @task(outlets=[_gold(lib.table)])
         def build(params: dict[str, Any] | None = None) -> dict[str, Any]:
-            from govlake import province
-            from schemas.libraries import load_libraries
+            from govlake import province  # lazy: task body (Spark, the library jobs)
 
             batch = (params or {}).get("batch_id") or dt.date.today().strftime("%Y%m%d")
-            summary = province.build_one(load_libraries()[lib.table], batch)
+            result = province.build_one(load_libraries()[lib.table], batch)
             if lib.kind == "golden":
-                from jobs.feedback import write_feedback
-                from jobs.spark import get_spark
-
-                summary["feedback"] = write_feedback(get_spark(), province.feedback_dir(batch), batch)
-            return summary
+                result = result.model_copy(update={"feedback": province.write_feedback_report(batch)})
+            return result.model_dump(mode="json")
 
         @task
         def trino(summary: dict[str, Any]) -> dict[str, Any]:
-            from govlake import province
+            from govlake import province  # lazy: task body
 
             return {**summary, "registered": province.register_all()}
 

@@ -11,16 +11,17 @@ from openlineage.client.event_v2 import Dataset
 
 from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, set_task_handoff, settings
 from jobs.spark import stop_spark
-from schemas.datasets import NAMESPACE
+from schemas.datasets import from_asset_uri
 
 
 def lake_dataset(asset: Any) -> Dataset | None:
-    """An Airflow Asset `lake://<schema>/<table>` as the OpenLineage dataset (`lake`, `<schema>.<table>`)."""
-    uri = getattr(asset, "uri", "")
-    if not uri.startswith(f"{NAMESPACE}://"):
+    """An Airflow Asset `lake://<schema>/<table>` as its OpenLineage dataset, named as Trino serves it
+    (`trino://<host>:<port>`, `<catalog>.<schema>.<table>`)."""
+    table = from_asset_uri(getattr(asset, "uri", ""))
+    if table is None:
         return None
-    schema, _, table = uri.removeprefix(f"{NAMESPACE}://").partition("/")
-    return Dataset(namespace=NAMESPACE, name=f"{schema}.{table}")
+    namespace, name = table.openlineage()
+    return Dataset(namespace=namespace, name=name)
 
 
 class LakeTaskExtractor(BaseExtractor):

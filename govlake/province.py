@@ -1,128 +1,99 @@
-"""The province end to end in one process: every feed's stages (the same functions the feed DAGs call),
-then the libraries (golden records with history, verification conflicts, themes), the per-department
-feedback report and the Trino registration. Used by `govlake province run`, the tests and the benchmark;
-Airflow runs the same steps through the feed DAGs and the library DAGs (govlake/library_dags.py)."""
+"""The province end to end in one process: every feed's stages (govlake.runner, the same stage list the
+feed DAGs are made of, quality gates included), then the libraries (golden records with history,
+verification conflicts, themes), the per-department feedback report and the Trino registration. Used by
+`govlake province run`, the tests and the benchmark; Airflow runs the same steps through the feed DAGs
+and the library DAGs (govlake/library_dags.py). A feed the gate stops keeps its earlier gold; the
+libraries are built from what gold holds."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-from govlake import pipeline
+from catalog.trino_tables import register
+from govlake import runner
+from govlake.results import BatchState, LibraryResult, ProvinceRun
+from govlake.runner import Timer, no_timer
 from infra.settings import settings
+from jobs import batch_log
+from jobs.feedback import write_feedback
+from jobs.library import CONFLICTS, build_library
+from jobs.spark import get_spark
+from jobs.theme import build_theme
 from schemas.contracts import batch_id as valid_batch_id
 from schemas.contracts import load_contracts
+from schemas.datasets import GOLD, GOVERNANCE, Table, feed_tables
 from schemas.libraries import GoldenLibrary, Library, ThemeTable, load_libraries
 
-Timer = Callable[[str, float, int], None]  # stage, seconds, rows
+
+def run_feed(feed: str, batch: str, timer: Timer = no_timer) -> BatchState:
+    return runner.run_feed(feed, batch, timer)
 
 
-def _noop(stage: str, seconds: float, rows: int) -> None:
-    return None
-
-
-def run_feed(feed: str, batch: str, timer: Timer = _noop) -> dict[str, Any]:
-    t = time.monotonic()
-    state = pipeline.preflight(feed, batch)
-    timer("preflight", time.monotonic() - t, state["preflight"]["lines"])
-    for stage, fn, rows in (
-        ("bronze", pipeline.bronze, "bronze_rows"),
-        ("silver", pipeline.silver, "rows_in"),
-        ("gold", pipeline.gold, "silver_rows"),
-    ):
-        t = time.monotonic()
-        state = fn(state)
-        timer(stage, time.monotonic() - t, state.get(rows) or 0)
-    return state
-
-
-def run_feeds(batch: str, timer: Timer = _noop) -> dict[str, dict[str, Any]]:
-    return {name: run_feed(name, batch, timer) for name in load_contracts()}
-
-
-def build_one(lib: Library, batch: str) -> dict[str, Any]:
-    from jobs import batch_log
-    from jobs.library import build_library
-    from jobs.spark import get_spark
-    from jobs.theme import build_theme
-
-    spark, started = get_spark(), dt.datetime.now()
+def build_one(lib: Library, batch: str) -> LibraryResult:
+    spark, started, feed = get_spark(), dt.datetime.now(), f"library__{lib.table}"
     if isinstance(lib, ThemeTable):
         rows = build_theme(spark, lib)
-        summary: dict[str, Any] = {"table": lib.table, "rows": rows}
-        entry = batch_log.entry(f"library__{lib.table}", batch, "theme", "ok", started, rows_out=rows)
+        result = LibraryResult(table=lib.table, kind="theme", rows=rows)
+        entry = batch_log.entry(feed, batch, "theme", "ok", started, rows_out=rows)
     else:
         r = build_library(spark, lib, load_contracts(), batch)
-        summary = {
-            "table": lib.table,
-            "subjects": r.subjects,
-            "inserted": r.inserted,
-            "closed": r.closed,
-            "conflicts": r.conflicts,
-            "version": r.version,
-        }
+        result = LibraryResult(
+            table=lib.table, kind="golden", rows=r.subjects, inserted=r.inserted, closed=r.closed,
+            conflicts=r.conflicts, version=r.version,
+        )  # fmt: skip
+        message = f"{r.conflicts} verification conflicts"
         entry = batch_log.entry(
-            f"library__{lib.table}",
-            batch,
-            "library",
-            "ok",
-            started,
-            rows_out=r.subjects,
-            inserted=r.inserted,
+            feed, batch, "library", "ok", started, message, rows_out=r.subjects, inserted=r.inserted,
             updated=r.closed,
-            message=f"{r.conflicts} verification conflicts",
-        )
+        )  # fmt: skip
     batch_log.record(spark, entry)
-    return summary
+    return result
 
 
-def build_libraries(batch: str, timer: Timer = _noop) -> dict[str, dict[str, Any]]:
-    from jobs.feedback import write_feedback
-    from jobs.spark import get_spark
+def feedback_dir(batch: str) -> Path:
+    return settings().home / "reports" / "feedback" / valid_batch_id(batch)
 
+
+def write_feedback_report(batch: str) -> dict[str, int]:
+    return write_feedback(get_spark(), feedback_dir(batch), batch)
+
+
+def build_libraries(batch: str, timer: Timer = no_timer) -> tuple[dict[str, LibraryResult], dict[str, int]]:
+    """Every library in contract order, then the feedback report; the builds and the conflicts fed back."""
     out = {}
     for name, lib in load_libraries().items():
         t = time.monotonic()
         out[name] = build_one(lib, batch)
-        rows = out[name].get("subjects", out[name].get("rows", 0))
-        timer("library" if isinstance(lib, GoldenLibrary) else "theme", time.monotonic() - t, rows)
+        timer("library" if isinstance(lib, GoldenLibrary) else "theme", time.monotonic() - t, out[name].rows)
     t = time.monotonic()
-    out["_feedback"] = write_feedback(get_spark(), feedback_dir(batch), batch)
-    timer("feedback", time.monotonic() - t, sum(out["_feedback"].values()))
-    return out
+    feedback = write_feedback_report(batch)
+    timer("feedback", time.monotonic() - t, sum(feedback.values()))
+    return out, feedback
 
 
-def feedback_dir(batch: str):
-    return settings().home / "reports" / "feedback" / valid_batch_id(batch)
-
-
-def all_tables() -> list[tuple[str, str]]:
-    from jobs.batch_log import SCHEMA, TABLE
-    from jobs.library import CONFLICTS
-    from schemas.datasets import GOVERNANCE, QUARANTINE
-
-    names = [("silver", QUARANTINE), (SCHEMA, TABLE), (GOVERNANCE, CONFLICTS)]
+def all_tables() -> list[Table]:
+    names = [Table(GOVERNANCE, batch_log.TABLE), Table(GOVERNANCE, CONFLICTS)]
     for c in load_contracts().values():
-        names += [("bronze", c.key), ("silver", c.key), ("gold", c.target.table)]
-    names += [("gold", lib.table) for lib in load_libraries().values()]
+        names += [t for t in feed_tables(c).all() if t not in names]
+    names += [Table(GOLD, lib.table) for lib in load_libraries().values()]
     return names
 
 
 def register_all() -> list[str]:
-    from catalog.trino_tables import register
-
-    return register(all_tables())
+    return register([(t.schema, t.name) for t in all_tables()])
 
 
-def run(batch: str, timer: Timer = _noop, trino: bool = True) -> dict[str, Any]:
+def run(batch: str, timer: Timer = no_timer, trino: bool = True) -> ProvinceRun:
     batch = valid_batch_id(batch)
-    feeds = run_feeds(batch, timer)
-    libraries = build_libraries(batch, timer)
+    feeds = runner.run_feeds(batch, timer)
+    libraries, feedback = build_libraries(batch, timer)
     registered = []
     if trino:
         t = time.monotonic()
         registered = register_all()
         timer("trino", time.monotonic() - t, len(registered))
-    return {"feeds": feeds, "libraries": libraries, "registered": registered}
+    return ProvinceRun(
+        feeds=feeds.done, blocked=feeds.blocked, libraries=libraries, feedback=feedback, registered=registered
+    )

@@ -66,7 +66,7 @@ def to_silver(contract, batch: str) -> None:
     spark, s = get_spark(), settings()
     files = check_delivery(contract, batch_dir(s.landing, contract, batch), s.home / "staging" / batch)
     ingest(spark, contract, batch, files)
-    refine(spark, contract, batch)
+    refine(spark, contract, batch).release()
 
 
 def gold_version(contract) -> int:
@@ -205,13 +205,9 @@ def test_validation_in_the_silver_step_equals_validation_of_silver_as_stored(qa_
     counts and failing rows (file, line, key) for every expectation."""
     spark = get_spark()
     contract = contract_with(critical_mostly=0.85, references=[REFERENCE], expectations=[NAME_RULE])
-    in_step = []
-    refine(
-        spark,
-        contract,
-        "q1",
-        lambda delivered: in_step.append(validate_batch(spark, contract, "q1", delivered)),
-    )
+    refined = refine(spark, contract, "q1")
+    in_step = [validate_batch(spark, contract, "q1", refined.delivered())]
+    refined.release()
     stored = validate_batch(spark, contract, "q1")
 
     def outcome(run):

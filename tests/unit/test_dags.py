@@ -2,8 +2,7 @@
 
 from airflow.dag_processing.dagbag import DagBag
 
-from govlake.airflow_runner import migrate
-from govlake.airflow_runner import DAGS_FOLDER
+from govlake.airflow_runner import DAGS_FOLDER, migrate
 from schemas.contracts import load_contracts
 
 

@@ -1,0 +1,56 @@
+"""The one ordered list of a feed's stages. The Airflow DAG factory (govlake.dag_factory) makes a task of
+each; the local runner (govlake.runner) calls them in the same order in one process.
+
+    preflight → bronze → silver → quality_gate → gold → quality_gold → trino
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from govlake import gates, pipeline
+from govlake.results import BatchState
+from schemas.datasets import FeedTables, Table
+
+StageFn = Callable[[BatchState], BatchState]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # the Airflow task id
+    run: StageFn
+    inlets: Callable[[FeedTables], list[Table]] = lambda tables: []
+    outlets: Callable[[FeedTables], list[Table]] = lambda tables: []
+    quality: bool = False  # a quality stage (left out of ungated runs, e.g. the benchmark's baseline)
+    serving: bool = False  # makes tables queryable (the province registers every table once instead)
+    prepare: Callable[[], None] | None = None  # warms up the stage while the stage before it runs
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("preflight", pipeline.preflight),
+    Stage("bronze", pipeline.bronze, outlets=lambda t: [t.bronze]),
+    Stage("silver", pipeline.silver, inlets=lambda t: [t.bronze], outlets=lambda t: [t.silver, t.quarantine]),
+    Stage("quality_gate", gates.quality_gate, quality=True, prepare=gates.prepare),
+    Stage("gold", pipeline.gold, inlets=lambda t: [t.silver], outlets=lambda t: [t.gold]),
+    Stage("quality_gold", gates.quality_gold, quality=True),
+    Stage("trino", pipeline.register_in_trino, serving=True),
+)
+
+
+def select(gated: bool = True, serving: bool = True) -> tuple[Stage, ...]:
+    """The stages to run: all of them, or without the quality stages or the Trino registration."""
+    return tuple(s for s in STAGES if (gated or not s.quality) and (serving or not s.serving))
+
+
+def rows_seen(stage: str, state: BatchState) -> int:
+    """Rows a stage handled, for timers: lines checked, rows appended, rows refined, rows published."""
+    if stage == "preflight" and state.preflight:
+        return state.preflight.lines
+    if stage == "bronze" and state.bronze:
+        return state.bronze.rows
+    if stage in ("silver", "quality_gate") and state.silver:
+        return state.silver.rows_in
+    if stage in ("gold", "quality_gold") and state.silver:
+        return state.silver.rows_out
+    return 0
