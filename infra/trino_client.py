@@ -7,7 +7,12 @@ from typing import Any
 import requests
 import trino
 
+from infra import trino_security
 from infra.settings import Settings, settings
+
+
+class TrinoUnreachable(ConnectionError):
+    """No secure connection can be made: the certificate Trino's first start writes is missing."""
 
 
 def connect(
@@ -19,11 +24,9 @@ def connect(
     """A connection as `user` (default: the platform). When the installation runs Trino securely
     (infra/trino_security.py) it goes over HTTPS with the user's password, verified against our
     certificate; the platform's own password is read from the installation's secrets."""
-    from infra import trino_security
-
     s = s or settings()
     user = user or s.trino_user
-    if not trino_security.enabled():
+    if not trino_security.enabled(s):
         return trino.dbapi.connect(
             host=s.trino_host,
             port=s.trino_port,
@@ -31,6 +34,10 @@ def connect(
             catalog=s.trino_catalog,
             schema=schema,
             http_scheme="http",
+        )
+    if not trino_security.certificate(s).exists():
+        raise TrinoUnreachable(
+            f"no Trino certificate at {trino_security.certificate(s)}: Trino was never started from {s.home}"
         )
     session = requests.Session()
     session.trust_env = False  # else REQUESTS_CA_BUNDLE would override our certificate

@@ -1,27 +1,25 @@
 """Trino security of the embedded profile: HTTPS with a certificate generated here, password-file
 authentication, file-based access control and the HTTP event listener that feeds governance.access_log.
 
-`configure(s, etc)` is called from `infra.trino.configure`; `before_start` / `after_stop` start and stop
-the small event receiver beside Trino. Secrets live under `<home>/trino/secrets/` (mode 0600).
+`configure(s, etc)` is called from `infra.trino.configure`; the small event receiver beside Trino is
+started and stopped by `infra.event_receiver`. Secrets live under `<home>/trino/secrets/` (mode 0600).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from infra.settings import Settings, settings
 
@@ -113,11 +111,6 @@ def _matches(line: str, secret: str) -> bool:
 
 def ensure_certificate(s: Settings) -> Path:
     """A self-signed certificate for 127.0.0.1/localhost/<host>; the keystore PEM holds key + certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     keystore = secrets_dir(s) / "trino-keystore.pem"
     if keystore.exists() and certificate(s).exists():
         return keystore
@@ -264,48 +257,3 @@ def configure(s: Settings, etc: Path, access: Access) -> None:
     (etc / "access-control.properties").write_text(
         f"access-control.name=file\nsecurity.config-file={rules_file(s)}\nsecurity.refresh-period=1s\n"
     )
-
-
-# ---- the event receiver: a tiny HTTP server the platform runs beside Trino -------------------------
-
-
-def _receiver_pid_file(s: Settings) -> Path:
-    return spool_dir(s) / "receiver.pid"
-
-
-def receiver_running(s: Settings) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{events_port(s)}/health", timeout=1) as resp:
-            return resp.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def before_start(s: Settings) -> None:
-    """Start the event receiver (if not running) so Trino's first events are not lost."""
-    if not enabled() or receiver_running(s):
-        return
-    spool_dir(s).mkdir(parents=True, exist_ok=True)
-    with open(spool_dir(s) / "receiver.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.event_receiver", str(events_port(s)), str(spool_dir(s))],
-            cwd=str(s.home),
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-    _receiver_pid_file(s).write_text(str(proc.pid))
-    deadline = time.monotonic() + 20
-    while not receiver_running(s):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"event receiver did not start; see {spool_dir(s) / 'receiver.log'}")
-        time.sleep(0.2)
-
-
-def after_stop(s: Settings) -> None:
-    pid_file = _receiver_pid_file(s)
-    if not pid_file.exists():
-        return
-    with contextlib.suppress(ProcessLookupError, ValueError):
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
-    pid_file.unlink(missing_ok=True)
