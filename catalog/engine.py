@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.loader import Catalog, CatalogError, load_request, load_reviews
-from catalog.models import Review, ShareRequest
+from catalog.models import Resource, Review, ShareRequest
 
 REVIEW_WORKING_DAYS = 10
 ENGINE = "engine"
@@ -49,6 +49,7 @@ class Decision:
 def decide(
     req: ShareRequest, cat: Catalog, reviews: list[Review], today: dt.date, source: str = ""
 ) -> Decision:
+    """Check the request against the catalog, then decide it by the resource's share type and reviews."""
     base = {"request_id": req.id, "requester": req.requester, "resource": req.resource, "source_file": source}
     if req.requester not in cat.departments:
         return Decision(
@@ -84,6 +85,14 @@ def decide(
             legal_basis=basis,
             reason=f"on the negative list: {basis}",
         )
+    return _by_share_type(req, provider.department, res, reviews, today, base)
+
+
+def _by_share_type(
+    req: ShareRequest, provider: str, res: Resource, reviews: list[Review], today: dt.date, base: dict
+) -> Decision:
+    """不予共享 → refused; a revocation or expiry ends any grant; 无条件 → granted; 有条件 → the provider's
+    latest review of each kind decides, else pending until the due date (OVERDUE after it)."""
     if res.share_type == "不予共享":
         return Decision(**base, status="refused", decided_by=ENGINE, reason=f"{res.code} is 不予共享")
     by_kind = {r.decision: r for r in sorted(reviews, key=lambda r: r.decided_on)}
@@ -111,8 +120,7 @@ def decide(
         decided_by=ENGINE,
         due_date=due,
         overdue=today > due,
-        reason=f"有条件共享: awaiting {provider.department}'s review, due {due}"
-        + (" (OVERDUE)" if today > due else ""),
+        reason=f"有条件共享: awaiting {provider}'s review, due {due}" + (" (OVERDUE)" if today > due else ""),
     )
 
 

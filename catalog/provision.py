@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from catalog.engine import Decision
 from catalog.loader import Catalog
 from catalog.models import ShareRequest
+from infra import trino_security
 from infra.settings import Settings, settings
 from infra.trino_client import connect
+from lineage.emit import emit_view_lineage
 from schemas.contracts import Column, identifier, load_contracts
+from schemas.libraries import library_columns, load_libraries
 
 MASKED_LEVELS = ("L3",)  # masked by PII kind
 HIDDEN_LEVELS = ("L4",)  # replaced whole
@@ -42,8 +45,6 @@ def mask(column: Column | None, name: str) -> str:
 def gold_classification() -> dict[str, dict[str, Column]]:
     """gold table → column → its classified column (PII kind and level), from the feed contracts and the
     library contracts."""
-    from schemas.libraries import library_columns, load_libraries
-
     feeds = load_contracts()
     out: dict[str, dict[str, Column]] = {}
     for contract in feeds.values():
@@ -78,8 +79,6 @@ class Provisioned:
 
 def emit_lineage(p: Provisioned) -> None:
     """An OpenLineage event: the view's columns ← the gold table's columns, with the request file."""
-    from lineage.emit import emit_view_lineage
-
     gold = p.gold_table.split(".", 1)[1]
     emit_view_lineage(p.view.split(".", 1)[1], {v: (gold, g) for v, g in p.columns.items()}, p.request_file)
 
@@ -126,8 +125,6 @@ def provision(
     s: Settings | None = None,
 ) -> dict[str, list[str]]:
     """Make the share views match the granted decisions; drop all others; rewrite the access rules."""
-    from infra import trino_security
-
     s = s or settings()
     catalog = identifier(s.trino_catalog)
     created, dropped = [], []
@@ -146,6 +143,6 @@ def provision(
             cur.execute(f'DROP VIEW IF EXISTS {catalog}."{identifier(schema)}"."{identifier(view)}"')
             cur.fetchall()
             dropped.append(f"{catalog}.{schema}.{view}")
-    if trino_security.enabled():
+    if trino_security.enabled(s):
         trino_security.write_rules(s, sorted(cat.departments), cat.negative_columns())
     return {"created": created, "dropped": dropped}

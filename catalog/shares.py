@@ -12,6 +12,7 @@ from catalog import governance
 from catalog.engine import Decision, decide_all
 from catalog.loader import CATALOG_DIR, Catalog, CatalogError, load_catalog, load_request
 from catalog.models import Review
+from catalog.provision import provision
 from infra.settings import Settings, settings
 
 REQUESTS_DIR = CATALOG_DIR / "requests"
@@ -85,8 +86,6 @@ def run(
     s: Settings | None = None,
 ) -> tuple[list[Decision], list[Decision], dict[str, list[str]]]:
     """Decide all requests; record changes; make the share views match. Returns (all, recorded, views)."""
-    from catalog.provision import provision
-
     s = s or settings()
     cat = cat or load_catalog()
     decisions = decide_all(cat, requests_dir, approvals_dir, today or dt.date.today())
