@@ -6,6 +6,10 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 
+from catalog import audit, report, shares
+from catalog.loader import load_catalog
+from infra.settings import settings
+
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
 
@@ -14,10 +18,6 @@ def _today(args: argparse.Namespace) -> dt.date:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from catalog import report
-    from catalog.loader import load_catalog
-    from infra.settings import settings
-
     s = settings()
     cat = load_catalog()
     if args.action == "validate":
@@ -42,8 +42,6 @@ def _print_decisions(decisions, recorded) -> None:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    from catalog import shares
-
     today = _today(args)
     if args.action in ("approve", "reject", "revoke"):
         if not (args.request and args.reviewer and args.reason):
@@ -66,8 +64,6 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from catalog import audit
-
     print(f"governance.access_log: {audit.load()} new query events")
     return 0
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from catalog.trino_tables import register
 from infra.settings import settings
+from infra.trino_client import query
+from jobs.lineage_load import TABLES, load
+from jobs.spark import get_spark
+from lineage import report
+from lineage.trace import load_graph
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from catalog.trino_tables import register
-    from jobs.lineage_load import TABLES, load
-    from jobs.spark import get_spark
-
     root = Path(args.path) if args.path else None
     r = load(get_spark("govlake-lineage-load"), root)
     register(TABLES)
@@ -25,32 +27,20 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 1 if r.rejections and args.strict else 0
 
 
-def _query():
-    from infra.trino_client import query
-
-    return query
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from lineage import report
-    from lineage.trace import load_graph
-
     s = settings()
-    graph = load_graph(_query(), s.trino_catalog)
+    graph = load_graph(query, s.trino_catalog)
     folder = Path(args.out) if args.out else s.home / "reports" / "lineage"
-    for path in report.write(report.build(graph, args.subject, _query(), s.trino_catalog), folder):
+    for path in report.write(report.build(graph, args.subject, query, s.trino_catalog), folder):
         print(path)
     return 0
 
 
 def cmd_run_reports(args: argparse.Namespace) -> int:
-    from lineage import report
-    from lineage.trace import load_graph
-
     s = settings()
-    graph = load_graph(_query(), s.trino_catalog)
+    graph = load_graph(query, s.trino_catalog)
     folder = Path(args.out) if args.out else s.home / "reports" / "lineage" / args.batch
-    for path in report.write_run(graph, args.batch, _query(), folder, s.trino_catalog):
+    for path in report.write_run(graph, args.batch, query, folder, s.trino_catalog):
         print(path)
     return 0
 

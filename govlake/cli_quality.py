@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from jobs.spark import get_spark
+from schemas.contracts import get_contract, load_contracts
+
 
 def cmd_suites(args: argparse.Namespace) -> int:
     """Print, per contract and checkpoint, the generated expectations with dimension and severity."""
-    from quality.suite import GATE, GOLD, build_rules
-    from schemas.contracts import get_contract, load_contracts
+    from quality.suite import GATE, GOLD, build_rules  # lazy: imports Great Expectations (seconds)
 
     contracts = [get_contract(args.feed)] if args.feed else list(load_contracts().values())
     per_library: dict[str, dict[str, int]] = {}
@@ -32,8 +34,7 @@ def cmd_suites(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from jobs.spark import get_spark
-    from quality import report
+    from quality import report  # lazy: imports Great Expectations (seconds)
 
     spark = get_spark("govlake-quality-report")
     paths = [report.write_department(spark, args.department)] if args.department else report.write_all(spark)
