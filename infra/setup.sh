@@ -43,5 +43,5 @@ ln -sfn "$VENV" "$ROOT/.venv"
 "$ROOT/.venv/bin/govlake" setup
 
 if [ "${1:-}" != "--no-demo" ]; then
-  "$ROOT/.venv/bin/govlake" demo
+  cd "$ROOT" && "$ROOT/.venv/bin/python" -m tools.demo  # synthetic data through the product (tools/demo.py)
 fi

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from schemas.contracts import Column, FeedContract, load_contracts
 from schemas.divisions import by_code, current_counties
 from schemas.libraries import GoldenLibrary, load_libraries
@@ -604,9 +607,6 @@ def write_feed(
                 )
                 fh.write("\n")
     else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         columns = list(zip(*records, strict=True)) if records else [() for _ in headers]
         pq.write_table(
             pa.table(
