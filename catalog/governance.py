@@ -55,11 +55,12 @@ def read(table: str) -> list[Any]:
     return spark.read.format("delta").load(path).collect()
 
 
-def select(statement: str, params: list | None = None, s: Settings | None = None) -> list[list[Any]]:
+def select(statement: str, params: list[Any] | None = None, s: Settings | None = None) -> list[list[Any]]:
     with connect(s or settings()) as conn:
         cur = conn.cursor()
         cur.execute(statement, params)
-        return cur.fetchall()
+        rows: list[list[Any]] = cur.fetchall()
+        return rows
 
 
 def now() -> dt.datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
@@ -25,7 +26,7 @@ def entry(
     message: str = "",
     finished_at: dt.datetime | None = None,
     **counts: int | None,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "feed": feed,
         "batch_id": batch_id,
@@ -38,7 +39,7 @@ def entry(
     }
 
 
-def record(spark: SparkSession, *entries: dict) -> None:
+def record(spark: SparkSession, *entries: dict[str, Any]) -> None:
     """Append the entries in one Delta commit."""
     governance_tables.ensure(spark, TABLE)
     rows = tables.local_frame(spark, list(entries), struct())

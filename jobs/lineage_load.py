@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql.types import StructType
@@ -55,7 +56,7 @@ def rejected_struct() -> StructType:
     return governance_tables.struct(REJECTED)
 
 
-def _merge(spark: SparkSession, table: str, rows: list[dict], key: tuple[str, ...]) -> int:
+def _merge(spark: SparkSession, table: str, rows: list[dict[str, Any]], key: tuple[str, ...]) -> int:
     """Insert the rows whose key the table does not hold yet; returns how many were inserted."""
     target = governance_tables.ensure(spark, table)
     if not rows:
