@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 from py4j.protocol import Py4JJavaError, Py4JNetworkError
-from pyspark.errors import PySparkRuntimeError
+from pyspark.errors import AnalysisException, PySparkRuntimeError
 from trino.exceptions import TrinoUserError
 
 from govlake.cli_errors import EXIT_KNOWN, describe
+from infra.trino import TrinoError
 from jobs.preflight import DeliveryRejected
 from schemas.quality import QualityGateFailed
 
@@ -96,6 +98,13 @@ def test_the_cli_does_not_import_great_expectations():
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False).returncode == 0
 
 
+def _elsewhere() -> requests.ConnectionError:
+    """A connection error about another service than Trino (the lineage endpoint)."""
+    return requests.ConnectionError(
+        "refused", request=requests.Request("POST", "http://marquez.example:5000/api/v1/lineage").prepare()
+    )
+
+
 def _query_error(name: str) -> TrinoUserError:
     return TrinoUserError({"errorName": name, "message": "line 1:15: Table 'lake.gold.x' does not exist"})
 
@@ -106,6 +115,11 @@ def _query_error(name: str) -> TrinoUserError:
         (_query_error("TABLE_NOT_FOUND"), "govlake run <department>/<feed>"),
         (_query_error("SYNTAX_ERROR"), "fix the SQL"),
         (PySparkRuntimeError(errorClass="JAVA_GATEWAY_EXITED", messageParameters={}), "govlake setup"),
+        (AnalysisException("[DELTA_MISSING_DELTA_TABLE] `/w/gold/x` is not a Delta table."), "govlake run"),
+        (AnalysisException("[PATH_NOT_FOUND] Path does not exist: file:/w/silver/x."), "govlake run"),
+        (AnalysisException("`/w/gold/x` is not a Delta table."), "province run"),
+        (TrinoError("Trino exited during start-up; see its log: /h/server.log"), "see its log"),
+        (_elsewhere(), "cannot reach marquez.example:5000"),
         (Py4JNetworkError("Answer from Java side is empty"), "run the command again"),
         (QualityGateFailed("quality gate blocked gold.population_person"), "govlake quality report"),
         (DeliveryRejected("a.csv: header has 8 fields, the contract 9"), "re-delivers"),
