@@ -4,7 +4,7 @@ custom expectations. Everything else about a suite is derived from the contract'
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -73,7 +73,8 @@ class Reference(_Model):
     def targets(self) -> list[tuple[str, str, str]]:
         """(schema, table, column) of every place the value may be found."""
         first = (*self.table.split("."), self.ref_column or self.column)
-        return [first, *(tuple(t.split(".")) for t in self.or_in)]  # type: ignore[misc]
+        # `table` and `or_in` are validated as <schema>.<table>[.<column>]: three parts each.
+        return cast(list[tuple[str, str, str]], [first, *(tuple(t.split(".")) for t in self.or_in)])
 
 
 class CustomExpectation(_Model):
