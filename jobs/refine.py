@@ -66,10 +66,10 @@ def validate(spark: SparkSession, contract: FeedContract, bronze: DataFrame) -> 
     # Duplicate keys: among otherwise valid rows (ordered first), the first by file and line wins; the
     # others are quarantined. The same window counts every row's key (`_key_count`, for the gate).
     key = [F.col(k) for k in contract.primary_key]
-    clean = F.size("_problems") == 0
+    valid = F.size("_problems") == 0
     by_key = Window.partitionBy(*key)
-    rank = F.row_number().over(by_key.orderBy(F.when(clean, 0).otherwise(1), "_source_file", "_line"))
-    dup = _problem(clean & (rank > 1), *checks.key_check(contract).problem)
+    rank = F.row_number().over(by_key.orderBy(F.when(valid, 0).otherwise(1), "_source_file", "_line"))
+    dup = _problem(valid & (rank > 1), *checks.key_check(contract).problem)
     keyed = reduce(and_, [k.isNotNull() for k in key])
     return df.withColumn(
         "_problems", F.filter(F.array_append("_problems", dup), lambda p: p.isNotNull())
