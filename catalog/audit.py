@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog import governance
+from infra import trino_security
 from infra.settings import Settings, settings
 
 
@@ -76,8 +77,6 @@ def spooled_events(spool: Path) -> list[dict]:
 
 def load(s: Settings | None = None) -> int:
     """Append the spooled events not yet in governance.access_log; returns the number added."""
-    from infra import trino_security
-
     s = s or settings()
     rows = {r[0]: r for r in map(row, spooled_events(trino_security.spool_dir(s))) if r}
     if not rows:

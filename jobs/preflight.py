@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from schemas.contracts import FeedContract
 
 UTF8 = "utf-8"
@@ -151,8 +153,6 @@ def _whole(path: Path, encoding: str) -> str:
 
 def _check_parquet(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
     """Parquet: the footer must be readable; its column names are the header; one row is one 'line'."""
-    import pyarrow.parquet as pq
-
     try:
         meta = pq.read_metadata(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file

@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs.spark import meanwhile
 from lineage.emit import emit_quality_assertions
-from quality import store
+from quality import report, store
 from quality.frames import gate_frame, gold_frame
 from quality.runner import ExpectationResult, evaluate, quality_home
 from quality.suite import GATE, GOLD, build_rules
@@ -80,8 +80,6 @@ def _run(
     frame: DataFrame | None = None,
     alongside: Callable[[QualityRun], None] | None = None,
 ) -> QualityRun:
-    from quality import report
-
     rules = build_rules(contract, stage, as_of)
     if stage == GATE:
         table = f"silver.{contract.key}"

@@ -6,6 +6,7 @@ so adding a feed is a YAML file, not new code.
 
 from __future__ import annotations
 
+import codecs
 import re
 from functools import cached_property
 from pathlib import Path
@@ -125,8 +126,6 @@ class FeedContract(_Model):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
-        import codecs
-
         try:
             return codecs.lookup(value).name
         except LookupError as exc:
