@@ -29,7 +29,7 @@ from openlineage.client.uuid import generate_new_uuid
 
 from infra.settings import LINEAGE_PARENT_ENV, Settings, settings, task_handoff
 from schemas.contracts import SCHEMAS_DIR, FeedContract
-from schemas.datasets import JOB_NAMESPACE, NAMESPACE
+from schemas.datasets import JOB_NAMESPACE, Table, feed_tables
 
 PRODUCER = "https://github.com/govlake/govlake/tree/main/lineage"
 
@@ -116,12 +116,18 @@ def _job(name: str, description: str, source: Path | None = None) -> Job:
     return Job(namespace=JOB_NAMESPACE, name=name, facets=facets)
 
 
+def _trino(table: str, s: Settings) -> tuple[str, str]:
+    """(namespace, name) of `<schema>.<table>` by OpenLineage's naming for Trino, which serves it."""
+    schema, _, name = table.partition(".")
+    return Table(schema, name).openlineage(s)
+
+
 def emit_contract_lineage(
     contract: FeedContract, batch_id: str, files: list[Path], s: Settings | None = None
 ) -> str | None:
     """Source header → bronze column for each delivered file, as the contract declares it."""
     s = s or settings()
-    bronze = f"bronze.{contract.key}"
+    bronze = feed_tables(contract).bronze
     mapping = {
         c.name: [("file", str(Path(f).resolve()), c.source or c.name) for f in files]
         for c in contract.columns
@@ -141,8 +147,9 @@ def emit_contract_lineage(
         )
         for f in files
     ]
+    namespace, name = bronze.openlineage(s)
     output = OutputDataset(
-        namespace=NAMESPACE, name=bronze, facets={"columnLineage": _column_lineage(mapping, "CONTRACT")}
+        namespace=namespace, name=name, facets={"columnLineage": _column_lineage(mapping, "CONTRACT")}
     )
     job = _job(
         f"feed.{contract.key}.contract",
@@ -158,15 +165,17 @@ def emit_view_lineage(
 ) -> str | None:
     """Lineage of a share view created in Trino: `view` is `<schema>.<view>`, `column_map` maps each
     view column to (`<schema>.<table>`, column) it is derived from, `request_file` is the request YAML."""
+    s = s or settings()
     sources: dict[str, list[tuple[str, str, str]]] = {
-        col: [(NAMESPACE, table, src)] for col, (table, src) in column_map.items()
+        col: [(*_trino(table, s), src)] for col, (table, src) in column_map.items()
     }
     tables = sorted({table for table, _ in column_map.values()})
     request = Path(request_file)
     job = _job(f"share.{view}", f"share view {view} provisioned from {request.name}", request)
-    inputs = [InputDataset(namespace=NAMESPACE, name=t) for t in tables]
+    inputs = [InputDataset(*_trino(t, s)) for t in tables]
+    namespace, name = _trino(view, s)
     output = OutputDataset(
-        namespace=NAMESPACE, name=view, facets={"columnLineage": _column_lineage(sources, "VIEW")}
+        namespace=namespace, name=name, facets={"columnLineage": _column_lineage(sources, "VIEW")}
     )
     return _emit(job, inputs, [output], s)
 
@@ -183,5 +192,7 @@ def emit_quality_assertions(
         ]
     )
     job = _job(f"quality.{table}", f"quality gate on {table}, batch {batch_id}")
-    dataset = InputDataset(namespace=NAMESPACE, name=table, inputFacets={"dataQualityAssertions": facet})
+    s = s or settings()
+    namespace, name = _trino(table, s)
+    dataset = InputDataset(namespace=namespace, name=name, inputFacets={"dataQualityAssertions": facet})
     return _emit(job, [dataset], [], s)
