@@ -1,9 +1,22 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on the real engines (Spark + Delta, Airflow, Trino), after an idempotent set-up.
 # Tests use their own installation home and Trino port, never the demo's .lake/.
+# First the static checks, all three even if one fails, and no tests unless they pass: ruff, the import-linter
+# contracts (pyproject.toml [tool.importlinter]) and mypy --strict ([tool.mypy]) on the files below.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/infra/setup.sh" --no-demo
 cd "$ROOT"
-.venv/bin/ruff check .
+MYPY_FILES=(
+  infra/settings.py schemas                               # the ground floor
+  govlake/stages.py govlake/pipeline.py govlake/runner.py # the stage layer
+)
+failed=()
+.venv/bin/ruff check . || failed+=("ruff check")
+.venv/bin/lint-imports || failed+=(lint-imports)
+.venv/bin/mypy "${MYPY_FILES[@]}" || failed+=(mypy)
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "infra/test.sh: ${failed[*]} failed; tests not run" >&2
+  exit 1
+fi
 exec .venv/bin/python -m pytest "$@"
