@@ -57,7 +57,7 @@ def _summary(run: QualityRun, seconds: float, **more: object) -> QualityResult:
         failing_rows=summary["failing_rows"],
         data_docs=summary["data_docs"],
         seconds=round(seconds, 2),
-        **more,  # type: ignore[arg-type]
+        **more,
     )
 
 

@@ -11,7 +11,7 @@ typed value; the gate sees the typed value and, for non-string columns, the deli
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pyspark.sql import Column
@@ -179,7 +179,7 @@ class Check:
     lookup: tuple[Lookup, str] | None = None  # (kind, column) of the reference join it reads
     gate_only: bool = False
     severity: Severity = "critical"
-    needs: tuple[str, ...] = field(default=())  # other helper columns the frame must carry
+    needs: tuple[str, ...] = ()  # other helper columns the frame must carry
     same_as_problem: bool = True  # the rule fails exactly on the rows refine records `problem` for
 
     @property
@@ -188,24 +188,23 @@ class Check:
         return (self.field, self.reason)
 
 
+def _bind(k: ColumnCheck, c: ContractColumn) -> Check:
+    def fails(view: View) -> Column:
+        return k.fails(view, c)
+
+    def kwargs(view: View) -> dict[str, Any]:
+        return k.kwargs(view, c)
+
+    lookup = (k.lookup, c.name) if k.lookup else None
+    return Check(
+        f"{c.name}.{k.rule}", c.name, k.reason, k.dimension, fails, k.expectation, kwargs, lookup,
+        k.gate_only, k.severity,
+    )  # fmt: skip
+
+
 def column_checks(c: ContractColumn) -> list[Check]:
     """The checks of one contract column, in the order refine reports them."""
-    return [
-        Check(
-            f"{c.name}.{k.rule}",
-            c.name,
-            k.reason,
-            k.dimension,
-            lambda view, k=k: k.fails(view, c),
-            k.expectation,
-            lambda view, k=k: k.kwargs(view, c),
-            (k.lookup, c.name) if k.lookup else None,
-            k.gate_only,
-            k.severity,
-        )
-        for k in COLUMN_CHECKS
-        if k.applies(c)
-    ]
+    return [_bind(k, c) for k in COLUMN_CHECKS if k.applies(c)]
 
 
 def kinds_checked(c: ContractColumn) -> set[CheckKind]:

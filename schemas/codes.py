@@ -4,6 +4,9 @@ the check registry (schemas.checks) turns them into checks."""
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import add
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -19,7 +22,7 @@ def resident_id_check_char(rid: Column) -> Column:
     high, low = F.substring(rid, 1, 8).try_cast("int"), F.substring(rid, 9, 9).try_cast("int")
     digits = [F.floor(high / 10 ** (7 - i)) % 10 for i in range(8)]
     digits += [F.floor(low / 10 ** (8 - i)) % 10 for i in range(9)]
-    total = sum(d * w for d, w in zip(digits, _WEIGHTS, strict=True))
+    total = reduce(add, [d * w for d, w in zip(digits, _WEIGHTS, strict=True)])
     return F.substring(F.lit(_CHECK_CHARS), (total % 11 + 1).cast("int"), 1)
 
 
@@ -53,6 +56,8 @@ def credit_code_bad_format(code: Column) -> Column:
 
 def credit_code_bad_check(code: Column) -> Column:
     alphabet = F.lit(USCC_ALPHABET)
-    total = sum((F.instr(alphabet, F.substring(code, i + 1, 1)) - 1) * w for i, w in enumerate(_USCC_WEIGHTS))
+    total = reduce(
+        add, [(F.instr(alphabet, F.substring(code, i + 1, 1)) - 1) * w for i, w in enumerate(_USCC_WEIGHTS)]
+    )
     expected = F.substring(alphabet, ((31 - total % 31) % 31 + 1).cast("int"), 1)
     return expected != F.substring(code, 18, 1)
