@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+
+from govlake import province
 
 
 def _timer(stage: str, seconds: float, rows: int) -> None:
@@ -12,20 +15,23 @@ def _timer(stage: str, seconds: float, rows: int) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from govlake import province  # lazy: its pipeline imports Great Expectations (seconds)
-
+    """Exit 2 when the quality gate stopped a feed or preflight rejected one (each named on stderr); the
+    other feeds and the libraries are built all the same."""
     out = province.run(args.batch, _timer, trino=not args.no_trino)
-    print(json.dumps(out["libraries"], ensure_ascii=False, indent=1, default=str))
-    return 0
+    libraries = {name: lib.model_dump(mode="json") for name, lib in out.libraries.items()}
+    print(json.dumps({"libraries": libraries, "feedback": out.feedback, "missing": out.missing},
+                     ensure_ascii=False, indent=1))  # fmt: skip
+    for feed, why in {**out.blocked, **out.rejected}.items():
+        print(f"govlake province run: {feed}: {why}", file=sys.stderr)
+    return 2 if out.blocked or out.rejected else 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from govlake import province  # lazy: its pipeline imports Great Expectations (seconds)
-
-    out = province.build_libraries(args.batch, _timer)
+    libraries, feedback = province.build_libraries(args.batch, _timer)
     if not args.no_trino:
         province.register_all()
-    print(json.dumps(out, ensure_ascii=False, indent=1, default=str))
+    built = {name: lib.model_dump(mode="json") for name, lib in libraries.items()}
+    print(json.dumps({"libraries": built, "feedback": feedback}, ensure_ascii=False, indent=1))
     return 0
 
 

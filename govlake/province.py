@@ -95,5 +95,6 @@ def run(batch: str, timer: Timer = no_timer, trino: bool = True) -> ProvinceRun:
         registered = register_all()
         timer("trino", time.monotonic() - t, len(registered))
     return ProvinceRun(
-        feeds=feeds.done, blocked=feeds.blocked, libraries=libraries, feedback=feedback, registered=registered
-    )
+        feeds=feeds.done, blocked=feeds.blocked, rejected=feeds.rejected, missing=feeds.missing,
+        libraries=libraries, feedback=feedback, registered=registered,
+    )  # fmt: skip

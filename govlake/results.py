@@ -117,6 +117,8 @@ class ProvinceRun(_Readable):
 
     feeds: dict[str, BatchState]
     blocked: dict[str, str]  # feed → why the gate stopped it
+    rejected: dict[str, str]  # feed → why preflight rejected its delivery
+    missing: list[str]  # feeds that delivered nothing for the batch
     libraries: dict[str, LibraryResult]
     feedback: dict[str, int]  # verification conflicts fed back, per department
     registered: list[str]

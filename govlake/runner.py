@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from govlake import pipeline, stages
 from govlake.results import BatchState
+from infra.settings import settings
+from jobs.preflight import DeliveryRejected, batch_dir
 from schemas.contracts import load_contracts
 from schemas.quality import QualityGateFailed
 
@@ -37,17 +39,26 @@ def run_feed(
 
 @dataclass
 class FeedsRun:
-    """The feeds that went through, and those the quality gate stopped (with why)."""
+    """The feeds that went through, those the quality gate stopped or preflight rejected (with why), and
+    those that delivered nothing for the batch."""
 
     done: dict[str, BatchState] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
+    rejected: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
 
 
 def run_feeds(batch: str, timer: Timer = no_timer, gated: bool = True) -> FeedsRun:
-    out = FeedsRun()
-    for name in load_contracts():
+    """Every feed that delivered the batch; one feed's stop does not stop the others."""
+    out, landing = FeedsRun(), settings().landing
+    for name, contract in load_contracts().items():
+        if not batch_dir(landing, contract, batch).is_dir():
+            out.missing.append(name)
+            continue
         try:
             out.done[name] = run_feed(name, batch, timer, gated)
         except QualityGateFailed as exc:
             out.blocked[name] = str(exc)
+        except DeliveryRejected as exc:
+            out.rejected[name] = str(exc)
     return out

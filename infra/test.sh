@@ -9,7 +9,7 @@ bash "$ROOT/infra/setup.sh" --no-demo
 cd "$ROOT"
 MYPY_FILES=(
   infra/settings.py schemas                               # the ground floor
-  govlake/stages.py govlake/pipeline.py govlake/runner.py # the stage layer
+  govlake/stages.py govlake/results.py govlake/pipeline.py govlake/gates.py govlake/runner.py # the stage layer
 )
 failed=()
 .venv/bin/ruff check . || failed+=("ruff check")

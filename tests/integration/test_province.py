@@ -9,15 +9,17 @@ import json
 
 import pytest
 
-from govlake import province
+from govlake import province, runner
 from infra.settings import settings
+from jobs import tables
 from jobs.spark import get_spark
 from schemas.contracts import load_contracts
+from schemas.datasets import GOLD
 from schemas.libraries import load_libraries
 from tools.synthetic.province import generate, manifest_path
 
 SEED, PERSONS, ENTERPRISES = 7, 1200, 150
-DAY1, DAY2 = "20261123", "20261124"
+DAY1, DAY2, DAY3 = "20261123", "20261124", "20261125"
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +267,36 @@ def test_day2_moves_births_deregistrations_and_revocations_are_merged_with_histo
     assert sql("SELECT count(*) FROM lake.governance.verification_conflict")[0][0] == len(
         manifest["conflicts"]
     )
+
+
+def test_the_province_run_stops_a_defective_feed_at_the_gate_and_the_other_feeds_go_on(day1, sql):
+    """The province's feeds run through the same stages as the feed DAGs, quality gate included: a
+    delivery with 5% bad check digits is stopped before gold (gold keeps its version, the batch log says
+    why), a clean delivery of the same day is published, and feeds that sent nothing are listed."""
+    defective, clean = "health/health_record", "water/water_quality"
+    landing = settings().landing
+    generate(landing, DAY3, SEED, PERSONS, ENTERPRISES, 0.05, 0.0, feeds_only=[defective])
+    generate(landing, DAY3, SEED, PERSONS, ENTERPRISES, 0.0, 0.0, feeds_only=[clean])
+    contracts = load_contracts()
+    gold_of = {name: contracts[name].target.table for name in (defective, clean)}
+    before = {name: tables.version(get_spark(), GOLD, table) for name, table in gold_of.items()}
+
+    out = runner.run_feeds(DAY3)
+
+    assert set(out.blocked) == {defective} and set(out.done) == {clean} and not out.rejected
+    assert f"quality gate blocked {contracts[defective].key} batch {DAY3}" in out.blocked[defective]
+    assert "resident_id.check_digit" in out.blocked[defective]
+    assert sorted(out.missing) == sorted(set(contracts) - {defective, clean})
+    after = {name: tables.version(get_spark(), GOLD, table) for name, table in gold_of.items()}
+    assert after[defective] == before[defective] and after[clean] >= before[clean]
+    province.register_all()
+    logged = sql(
+        "SELECT feed, stage, status FROM lake.governance.batch_log WHERE batch_id = ? "
+        "AND stage IN ('quality_gate', 'gold') ORDER BY 1, 2",
+        [DAY3],
+    )
+    assert logged == [
+        [contracts[defective].key, "quality_gate", "blocked"],
+        [contracts[clean].key, "gold", "ok"],
+        [contracts[clean].key, "quality_gate", "ok"],
+    ]
