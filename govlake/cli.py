@@ -98,22 +98,26 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_contracts(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or feed_contract_paths()
+    checks = [(p, _describe_feed) for p in paths]
+    checks += [(p, _describe_governance) for p in ([] if args.paths else governance_contract_paths())]
     failed = 0
-    for path in paths:
+    for path, describe in checks:
         try:
-            c = load_contract(path)
-            print(f"ok  {path}: {c.department_name} {c.title} → gold.{c.target.table}")
-        except ContractError as exc:
-            failed += 1
-            print(f"ERR {exc}", file=sys.stderr)
-    for path in [] if args.paths else governance_contract_paths():
-        try:
-            g = load_governance_contract(path)
-            print(f"ok  {path}: {g.title} → governance.{g.table}")
+            print(f"ok  {path}: {describe(path)}")
         except ContractError as exc:
             failed += 1
             print(f"ERR {exc}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _describe_feed(path: Path) -> str:
+    c = load_contract(path)
+    return f"{c.department_name} {c.title} → gold.{c.target.table}"
+
+
+def _describe_governance(path: Path) -> str:
+    g = load_governance_contract(path)
+    return f"{g.title} → governance.{g.table}"
 
 
 def build_parser() -> argparse.ArgumentParser:

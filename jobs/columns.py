@@ -38,19 +38,27 @@ SPARK_TYPES: dict[str, DataType] = {
 }
 
 
+# The lineage columns bronze and silver add to every row (all required), with their labels.
+META: dict[str, tuple[DataType, str]] = {
+    "_batch_id": (StringType(), "批次号"),
+    "_source_file": (StringType(), "来源文件"),
+    "_source_checksum": (StringType(), "来源文件 SHA-256"),
+    "_line": (LongType(), "来源文件行号"),
+    "_row_hash": (StringType(), "原始行 SHA-256"),
+    "_record_hash": (StringType(), "业务字段 SHA-256（变更检测）"),
+    "_ingested_at": (TimestampType(), "入湖时间"),
+}
+
+
+def meta_fields(*names: str, labels: dict[str, str] | None = None) -> list[StructField]:
+    """The named lineage columns, in that order; `labels` replaces some of their labels."""
+    return [tables.field(n, META[n][0], (labels or {}).get(n, META[n][1]), nullable=False) for n in names]
+
+
 def silver_struct(contract: FeedContract) -> StructType:
-    f = tables.field
-    return StructType(
-        [f(c.name, SPARK_TYPES[c.type], c.label, nullable=c.nullable) for c in contract.columns]
-        + [
-            f("_batch_id", StringType(), "批次号", nullable=False),
-            f("_source_file", StringType(), "来源文件", nullable=False),
-            f("_line", LongType(), "来源文件行号", nullable=False),
-            f("_row_hash", StringType(), "原始行 SHA-256", nullable=False),
-            f("_record_hash", StringType(), "业务字段 SHA-256（变更检测）", nullable=False),
-            f("_ingested_at", TimestampType(), "入湖时间", nullable=False),
-        ]
-    )
+    columns = [tables.field(c.name, SPARK_TYPES[c.type], c.label, c.nullable) for c in contract.columns]
+    meta = meta_fields("_batch_id", "_source_file", "_line", "_row_hash", "_record_hash", "_ingested_at")
+    return StructType(columns + meta)
 
 
 def quarantine_struct() -> StructType:
@@ -105,5 +113,3 @@ def ensure_tables(spark: SparkSession, contract: FeedContract) -> None:
         "隔离区：未通过校验的记录及原因",
         partition_by=("_feed",),
     )
-
-

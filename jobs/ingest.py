@@ -13,10 +13,11 @@ from urllib.parse import unquote, urlparse
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, MapType, StringType, StructType, TimestampType
+from pyspark.sql.types import MapType, StringType, StructType
 
 from infra.settings import settings
 from jobs import tables
+from jobs.columns import meta_fields
 from jobs.preflight import UNDECLARED, DeliveredFile
 from schemas.contracts import FeedContract
 from schemas.datasets import BRONZE, EXTRA, UNDECLARED_COL
@@ -42,12 +43,15 @@ def bronze_struct(contract: FeedContract) -> StructType:
         + drift
         + [
             f(EXTRA, StringType(), "多出的字段（行字段数多于表头）"),
-            f("_batch_id", StringType(), "批次号", nullable=False),
-            f("_source_file", StringType(), "来源文件（落地区相对路径）", nullable=False),
-            f("_source_checksum", StringType(), "来源文件 SHA-256", nullable=False),
-            f("_line", LongType(), "来源文件行号", nullable=False),
-            f("_row_hash", StringType(), "原始行 SHA-256", nullable=False),
-            f("_ingested_at", TimestampType(), "入湖时间", nullable=False),
+            *meta_fields(
+                "_batch_id",
+                "_source_file",
+                "_source_checksum",
+                "_line",
+                "_row_hash",
+                "_ingested_at",
+                labels={"_source_file": "来源文件（落地区相对路径）"},
+            ),
         ]
     )
 

@@ -10,7 +10,7 @@ import codecs
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -187,12 +187,19 @@ def validation_problems(exc: ValidationError) -> str:
     )
 
 
-def load_contract(path: Path) -> FeedContract:
-    data = read_mapping(path, "contract")
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(path: Path, model: type[M], data: dict[str, Any]) -> M:
+    """`data` read from `path` as `model`; invalid data raises ContractError naming the file and field."""
     try:
-        contract = FeedContract.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ContractError(f"{path}: {validation_problems(exc)}") from exc
+
+
+def load_contract(path: Path) -> FeedContract:
+    contract = parse(path, FeedContract, read_mapping(path, "contract"))
     expected = (contract.department, contract.feed)
     actual = (path.parent.name, path.stem)
     if actual != expected:

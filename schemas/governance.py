@@ -12,14 +12,14 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.contracts import (
     GOVERNANCE_DIR,
     ContractError,
     identifier,
+    parse,
     read_mapping,
-    validation_problems,
 )
 
 GOVERNANCE_ROOT = Path(__file__).resolve().parent / GOVERNANCE_DIR
@@ -85,11 +85,7 @@ def governance_contract_paths(root: Path = GOVERNANCE_ROOT) -> list[Path]:
 
 def load_governance_contract(path: Path) -> GovernanceTable:
     """One contract file; any problem raises ContractError naming the file and the field."""
-    data = read_mapping(path, "governance table contract")
-    try:
-        contract = GovernanceTable.model_validate(data)
-    except ValidationError as exc:
-        raise ContractError(f"{path}: {validation_problems(exc)}") from exc
+    contract = parse(path, GovernanceTable, read_mapping(path, "governance table contract"))
     if path.stem != contract.table:
         raise ContractError(f"{path}: table: {contract.table!r} must live at {contract.table}.yaml")
     return contract

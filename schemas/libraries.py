@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.contracts import (
     LIBRARIES_DIR,
@@ -25,8 +25,8 @@ from schemas.contracts import (
     PiiKind,
     identifier,
     load_contracts,
+    parse,
     read_mapping,
-    validation_problems,
 )
 
 FEED_REF = r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$"
@@ -120,13 +120,12 @@ def _check_refs(lib: GoldenLibrary, feeds: dict[str, FeedContract]) -> None:
 
 def load_library(path: Path, feeds: dict[str, FeedContract] | None = None) -> Library:
     data = read_mapping(path, "library contract")
-    model = ThemeTable if data.get("kind") == "theme" else GoldenLibrary
+    lib: Library = (
+        parse(path, ThemeTable, data) if data.get("kind") == "theme" else parse(path, GoldenLibrary, data)
+    )
     try:
-        lib = model.model_validate(data)
         if isinstance(lib, GoldenLibrary):
             _check_refs(lib, feeds if feeds is not None else load_contracts())
-    except ValidationError as exc:
-        raise ContractError(f"{path}: {validation_problems(exc)}") from exc
     except ValueError as exc:
         raise ContractError(f"{path}: {exc}") from exc
     if path.stem != lib.table:
