@@ -86,15 +86,16 @@ def main() -> None:
     args = p.parse_args()
 
     from catalog import shares
+    from catalog.loader import approvals_dir, requests_dir
     from catalog.server import start_trino
     from infra.settings import settings
 
     start_trino(settings())
     rows = ensure_gold(args.persons)
     scratch = Path(tempfile.mkdtemp(prefix="share-bench-"))  # the catalog's requests + the benchmark's
-    shutil.copytree(shares.REQUESTS_DIR, scratch / "requests")
-    if shares.APPROVALS_DIR.is_dir():
-        shutil.copytree(shares.APPROVALS_DIR, scratch / "approvals")
+    shutil.copytree(requests_dir(), scratch / "requests")
+    if approvals_dir().is_dir():
+        shutil.copytree(approvals_dir(), scratch / "approvals")
     (scratch / "requests" / "bench_ca_verify.yaml").write_text(yaml.safe_dump(REQUEST, allow_unicode=True))
     shares.run(dt.date.today(), True, scratch / "requests", scratch / "approvals")
     print(f"gold.population_person: {rows} rows; view lake.share_civil_affairs.bench_ca_verify (4201 only)")

@@ -9,9 +9,24 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from catalog.models import Department, NegativeItem, NegativeList, Resource, Review, ShareRequest
+from infra.settings import Settings, settings
 from schemas.contracts import read_mapping, validation_problems
 
-CATALOG_DIR = Path(__file__).resolve().parent  # the catalog YAML ships with the package
+PACKAGED = Path(__file__).resolve().parent  # the catalog YAML that ships with the package
+
+
+def catalog_dir(s: Settings | None = None) -> Path:
+    """Where the catalog lives: GOVLAKE_CATALOG_DIR (a deployment's own lists, requests and approvals),
+    else the packaged catalog/ (the checkout's)."""
+    return (s or settings()).catalog_dir or PACKAGED
+
+
+def requests_dir(s: Settings | None = None) -> Path:
+    return catalog_dir(s) / "requests"
+
+
+def approvals_dir(s: Settings | None = None) -> Path:
+    return catalog_dir(s) / "approvals"
 
 
 class CatalogError(ValueError):
@@ -51,7 +66,8 @@ class Catalog:
         return out
 
 
-def load_catalog(root: Path = CATALOG_DIR) -> Catalog:
+def load_catalog(root: Path | None = None) -> Catalog:
+    root = root or catalog_dir()
     departments: dict[str, Department] = {}
     files: dict[str, Path] = {}
     for path in sorted((root / "departments").glob("*.yaml")):

