@@ -101,7 +101,7 @@ def bronze(state: BatchState) -> BatchState:
     if result.undeclared:  # schema drift: kept in bronze._undeclared, reported, not rejected
         notes.append(
             f"schema drift: undeclared field(s) {', '.join(result.undeclared)} kept in "
-            f"bronze.{contract.key}._undeclared"
+            f"{feed_tables(contract).bronze}._undeclared"
         )
     entry = batch_log.entry(
         contract.key, batch, "bronze", status, started, "; ".join(notes), rows_out=result.rows

@@ -20,7 +20,7 @@ from jobs import tables
 from jobs.columns import meta_fields
 from jobs.preflight import UNDECLARED, DeliveredFile
 from schemas.contracts import FeedContract
-from schemas.datasets import BRONZE, EXTRA, UNDECLARED_COL
+from schemas.datasets import BRONZE, EXTRA, UNDECLARED_COL, feed_tables
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def ensure_bronze(spark: SparkSession, contract: FeedContract) -> None:
 
 
 def already_ingested(spark: SparkSession, contract: FeedContract, checksums: list[str]) -> set[str]:
-    df = spark.read.format("delta").load(tables.path(BRONZE, contract.key))
+    df = spark.read.format("delta").load(tables.table_path(feed_tables(contract).bronze))
     found = df.where(F.col("_source_checksum").isin(checksums)).select("_source_checksum").distinct()
     return {r[0] for r in found.collect()}
 
@@ -238,7 +238,7 @@ def ingest(
         .mode("append")
         .option("txnAppId", f"{contract.key}:{txn}")
         .option("txnVersion", 1)
-        .save(tables.path(BRONZE, contract.key))
+        .save(tables.table_path(feed_tables(contract).bronze))
     )
     written = tables.last_commit_metrics(spark, BRONZE, contract.key).get("numOutputRows", 0)
     undeclared = _undeclared_found(contract, _this_batch(spark, contract, batch_id), list(groups))
@@ -248,6 +248,6 @@ def ingest(
 def _this_batch(spark: SparkSession, contract: FeedContract, batch_id: str) -> DataFrame:
     return (
         spark.read.format("delta")
-        .load(tables.path(BRONZE, contract.key))
+        .load(tables.table_path(feed_tables(contract).bronze))
         .where(F.col("_batch_id") == batch_id)
     )

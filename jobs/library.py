@@ -24,7 +24,7 @@ from pyspark.sql.types import BooleanType, DateType, MapType, StringType, Struct
 from jobs import governance_tables, tables
 from jobs.columns import SPARK_TYPES
 from schemas.contracts import FeedContract
-from schemas.datasets import GOLD, GOVERNANCE
+from schemas.datasets import GOLD, GOVERNANCE, feed_tables
 from schemas.libraries import GoldenLibrary
 
 CONFLICTS = "verification_conflict"  # schemas/governance/verification_conflict.yaml
@@ -48,7 +48,7 @@ def batch_date(batch_id: str) -> dt.date:
 
 
 def feed_table(spark: SparkSession, contract: FeedContract) -> DataFrame:
-    return spark.read.format("delta").load(tables.path(GOLD, contract.target.table))
+    return spark.read.format("delta").load(tables.table_path(feed_tables(contract).gold))
 
 
 def golden_struct(lib: GoldenLibrary, feeds: dict[str, FeedContract]) -> StructType:

@@ -15,7 +15,7 @@ from pyspark.sql.types import LongType, StringType, StructType, TimestampType
 from jobs import tables
 from jobs.columns import SPARK_TYPES
 from schemas.contracts import FeedContract
-from schemas.datasets import GOLD, SILVER
+from schemas.datasets import GOLD, feed_tables
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
     gold = tables.ensure(spark, GOLD, t.table, gold_struct(contract), t.title)
     source = (
         spark.read.format("delta")
-        .load(tables.path(SILVER, contract.key))
+        .load(tables.table_path(feed_tables(contract).silver))
         .where(F.col("_batch_id") == batch_id)
         .select(
             *[c.name for c in contract.columns],

@@ -20,9 +20,10 @@ from jobs.columns import clean, ensure_tables, typed
 from jobs.reference import add_lookups
 from schemas import checks
 from schemas.contracts import FeedContract
-from schemas.datasets import BRONZE, EXTRA, QUARANTINE, SILVER
+from schemas.datasets import EXTRA, feed_tables
 
 META = ("_batch_id", "_source_file", "_line", "_row_hash", "_record_hash", "_ingested_at")
+
 
 class ReconciliationError(RuntimeError):
     """Rows in ≠ silver rows + quarantined rows: something was lost or doubled."""
@@ -151,16 +152,18 @@ def _write_and_reconcile(
     """Replace the batch in silver and quarantine, then reconcile against what the tables now hold for
     this batch, not against what we meant to write."""
     rows_in = checked.count()
+    layers = feed_tables(contract)
+    silver_path, quarantine_path = tables.table_path(layers.silver), tables.table_path(layers.quarantine)
     batch = f"_batch_id = '{batch_id}'"  # batch ids are validated (contracts.batch_id)
     in_quarantine = f"_feed = '{contract.key}' AND {batch}"
     _silver_rows(contract, checked).write.format("delta").mode("overwrite").option(
         "replaceWhere", batch
-    ).save(tables.path(SILVER, contract.key))
+    ).save(silver_path)
     _quarantine_rows(contract, checked).write.format("delta").mode("overwrite").option(
         "replaceWhere", in_quarantine
-    ).save(tables.path(SILVER, QUARANTINE))
-    silver = spark.read.format("delta").load(tables.path(SILVER, contract.key)).where(batch).count()
-    written_bad = spark.read.format("delta").load(tables.path(SILVER, QUARANTINE)).where(in_quarantine)
+    ).save(quarantine_path)
+    silver = spark.read.format("delta").load(silver_path).where(batch).count()
+    written_bad = spark.read.format("delta").load(quarantine_path).where(in_quarantine)
     reasons = {
         r["reason"]: r["n"] for r in written_bad.groupBy("reason").agg(F.count("*").alias("n")).collect()
     }
@@ -179,7 +182,7 @@ def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> Refine
     ensure_tables(spark, contract)
     bronze = (
         spark.read.format("delta")
-        .load(tables.path(BRONZE, contract.key))
+        .load(tables.table_path(feed_tables(contract).bronze))
         .where(F.col("_batch_id") == batch_id)
     )
     checked = validate(spark, contract, bronze).persist(StorageLevel.MEMORY_AND_DISK)

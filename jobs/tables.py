@@ -18,10 +18,15 @@ from pyspark.sql.types import (
 
 from infra.settings import settings
 from jobs.spark import TABLE_PROPERTIES
+from schemas.datasets import Table
 
 
 def path(schema: str, table: str) -> str:
     return settings().table_uri(schema, table)
+
+
+def table_path(table: Table) -> str:
+    return path(table.schema, table.name)
 
 
 def ensure(

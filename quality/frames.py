@@ -18,7 +18,7 @@ from jobs.reference import add_lookups
 from quality.suite import Rule
 from schemas import checks
 from schemas.contracts import FeedContract
-from schemas.datasets import EXTRA, GOLD, QUARANTINE, SILVER
+from schemas.datasets import EXTRA, feed_tables
 
 META_COLUMNS = ("_source_file", "_line")
 PROBLEMS = "_problems"  # refine's problems of the row, on the frame refine hands the gate
@@ -30,7 +30,7 @@ def gate_frame(spark: SparkSession, contract: FeedContract, batch: str) -> DataF
     cols = contract.columns
     silver = (
         spark.read.format("delta")
-        .load(tables.path(SILVER, contract.key))
+        .load(tables.table_path(feed_tables(contract).silver))
         .where(F.col("_batch_id") == batch)
         .select(
             *[c.name for c in cols],
@@ -42,7 +42,7 @@ def gate_frame(spark: SparkSession, contract: FeedContract, batch: str) -> DataF
     raw_schema = ", ".join(f"`{n}` string" for n in [c.name for c in cols] + [EXTRA])
     quarantined = (
         spark.read.format("delta")
-        .load(tables.path(SILVER, QUARANTINE))
+        .load(tables.table_path(feed_tables(contract).quarantine))
         .where((F.col("_feed") == contract.key) & (F.col("_batch_id") == batch))
         .select(F.from_json("raw", raw_schema).alias("r"), "source_file", "line")
         .select("r.*", F.col("source_file").alias("_source_file"), F.col("line").alias("_line"))
@@ -60,7 +60,7 @@ def gate_frame(spark: SparkSession, contract: FeedContract, batch: str) -> DataF
 def gold_frame(spark: SparkSession, contract: FeedContract) -> DataFrame:
     return (
         spark.read.format("delta")
-        .load(tables.path(GOLD, contract.target.table))
+        .load(tables.table_path(feed_tables(contract).gold))
         .select(*[c.name for c in contract.columns], *META_COLUMNS)
     )
 
@@ -149,5 +149,3 @@ def with_key_counts(df: DataFrame, key: list[str]) -> tuple[DataFrame, DataFrame
         return df.withColumn("_key_count", F.lit(None).cast("long")), duplicated
     few = found <= BROADCAST_KEYS
     return df.join(F.broadcast(duplicated) if few else duplicated, key, "left"), duplicated
-
-

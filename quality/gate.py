@@ -26,6 +26,7 @@ from quality.frames import gate_frame, gold_frame
 from quality.runner import ExpectationResult, evaluate, quality_home
 from quality.suite import GATE, GOLD, build_rules
 from schemas.contracts import FeedContract
+from schemas.datasets import feed_tables
 from schemas.quality import QualityGateFailed
 
 
@@ -82,10 +83,10 @@ def _run(
 ) -> QualityRun:
     rules = build_rules(contract, stage, as_of)
     if stage == GATE:
-        table = f"silver.{contract.key}"
+        table = str(feed_tables(contract).silver)
         df = frame if frame is not None else gate_frame(spark, contract, batch)
     else:
-        table, df = f"gold.{contract.target.table}", gold_frame(spark, contract)
+        table, df = str(feed_tables(contract).gold), gold_frame(spark, contract)
     docs = quality_home() / "data_docs" / contract.key / run_id / stage
     store.ensure(spark)
     # After the gold check the department report is rewritten (once per DAG run): what it reads from the
@@ -137,7 +138,7 @@ def blocked_message(contract: FeedContract, batch: str, run: QualityRun) -> str 
         return None
     return (
         f"quality gate blocked {contract.key} batch {batch} (run {run.run_id}; not published to "
-        f"gold.{contract.target.table}): " + "; ".join(describe(run.table, r) for r in run.blocking)
+        f"{feed_tables(contract).gold}): " + "; ".join(describe(run.table, r) for r in run.blocking)
     )
 
 
