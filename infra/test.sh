@@ -19,4 +19,4 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "infra/test.sh: ${failed[*]} failed; tests not run" >&2
   exit 1
 fi
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=25 "$@"  # the slowest tests, to keep the suite under 25 min
