@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
-from govlake.lineage_airflow import link_spark
+from govlake.lineage_airflow import link_spark, link_task
 from govlake.results import BatchState
 from govlake.stages import STAGES, Stage
 from schemas.contracts import FeedContract, load_contracts
@@ -46,7 +46,10 @@ def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
         return stage.run(current).model_dump(mode="json")
 
     run.__name__ = stage.name
-    return task(run, task_id=stage.name, inlets=inlets, outlets=outlets)
+    link = link_spark if stage.own_spark_session else link_task
+    return task(
+        run, task_id=stage.name, inlets=inlets, outlets=outlets, pre_execute=link, multiple_outputs=False
+    )
 
 
 def feed_dag(contract: FeedContract) -> DAG:
@@ -61,7 +64,7 @@ def feed_dag(contract: FeedContract) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["feed", contract.department, contract.target.library],
-        default_args={"owner": contract.department, "retries": 0, "pre_execute": link_spark},
+        default_args={"owner": contract.department, "retries": 0},
         params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
     )
     def _feed() -> None:

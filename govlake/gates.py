@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pyspark import inheritable_thread_target
@@ -25,6 +27,31 @@ if TYPE_CHECKING:
     from quality.gate import QualityRun
 
 _preparing: threading.Thread | None = None
+_deferred: set[str] | None = None  # departments whose quality report waits for `reports_deferred` to end
+
+
+@contextmanager
+def reports_deferred() -> Iterator[None]:
+    """Within, the quality stages leave the department reports alone; on leaving, each department whose
+    feeds were checked gets its report once (the province run: one report per department, not per feed)."""
+    global _deferred
+    _deferred = set()
+    try:
+        yield
+    finally:
+        departments, _deferred = _deferred, None
+        if departments:
+            from quality import report  # lazy: GX
+
+            for department in sorted(departments):
+                report.write_department(get_spark(), department)
+
+
+def _report_now(contract: FeedContract) -> bool:
+    if _deferred is None:
+        return True
+    _deferred.add(contract.department)
+    return False
 
 
 def prepare() -> None:
@@ -71,7 +98,7 @@ def _validate(contract: FeedContract, batch: str) -> QualityResult:
     refined = pipeline.refined_batch(contract.key, batch)
     frame = refined.delivered() if refined is not None else None
     try:
-        run = validate_batch(get_spark(), contract, batch, frame)
+        run = validate_batch(get_spark(), contract, batch, frame, report_department=_report_now(contract))
     finally:
         pipeline.release_refined(contract.key, batch)
     seconds = (dt.datetime.now() - started).total_seconds()
@@ -115,7 +142,7 @@ def quality_gold(state: BatchState) -> BatchState:
         batch_log.record(get_spark(), entry)
 
     run_id = state.gate.run_id if state.gate else new_run_id(batch)
-    run = check_gold(get_spark(), contract, batch, run_id, alongside=log)
+    run = check_gold(get_spark(), contract, batch, run_id, alongside=log, report=_report_now(contract))
     return state.with_(gold_quality=_summary(run, (dt.datetime.now() - started).total_seconds()))
 
 

@@ -40,10 +40,11 @@ class LakeTaskExtractor(BaseExtractor):
         return self._execute_extraction()
 
 
-def link_spark(context: Any) -> None:
-    """pre_execute hook: Spark sessions this task starts name the task's run as their parent."""
+def link_task(context: Any) -> bool:
+    """pre_execute hook: lineage our own emitters send names the task's run as parent (the Spark session
+    keeps the parent it was started with). True if the task's run is known."""
     if not settings().lineage:
-        return
+        return False
     ti = context["ti"]
     try:
         values = {
@@ -55,9 +56,15 @@ def link_spark(context: Any) -> None:
             LINEAGE_ROOT_ENV[2]: macros.lineage_root_run_id(ti),
         }
     except Exception:  # lineage must never fail a task
-        return
+        return False
     set_task_handoff({k: str(v) for k, v in values.items() if v})
     set_task_handoff({LINEAGE_JOB_ENV: f"{ti.dag_id}.{ti.task_id}.spark"})
-    # `airflow dags test` runs tasks in one process: a session started by an earlier task would keep
-    # naming that task as parent, so it is stopped and the next get_spark() starts one for this task.
-    stop_spark()
+    return True
+
+
+def link_spark(context: Any) -> None:
+    """pre_execute hook: Spark sessions this task starts name the task's run as their parent.
+    `airflow dags test` runs tasks in one process: a session started by an earlier task would keep
+    naming that task as parent, so it is stopped and the next get_spark() starts one for this task."""
+    if link_task(context):
+        stop_spark()

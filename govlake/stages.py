@@ -25,15 +25,18 @@ class Stage:
     quality: bool = False  # a quality stage (left out of ungated runs, e.g. the benchmark's baseline)
     serving: bool = False  # makes tables queryable (the province registers every table once instead)
     prepare: Callable[[], None] | None = None  # warms up the stage while the stage before it runs
+    # Its Spark jobs get a session of their own naming its task as lineage parent. The quality stages write
+    # only the scorecard; they keep the session of the stage before, and so its cached batch.
+    own_spark_session: bool = True
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("preflight", pipeline.preflight),
     Stage("bronze", pipeline.bronze, outlets=lambda t: [t.bronze]),
     Stage("silver", pipeline.silver, inlets=lambda t: [t.bronze], outlets=lambda t: [t.silver, t.quarantine]),
-    Stage("quality_gate", gates.quality_gate, quality=True, prepare=gates.prepare),
+    Stage("quality_gate", gates.quality_gate, quality=True, prepare=gates.prepare, own_spark_session=False),
     Stage("gold", pipeline.gold, inlets=lambda t: [t.silver], outlets=lambda t: [t.gold]),
-    Stage("quality_gold", gates.quality_gold, quality=True),
+    Stage("quality_gold", gates.quality_gold, quality=True, own_spark_session=False),
     Stage("trino", pipeline.register_in_trino, serving=True),
 )
 

@@ -80,7 +80,10 @@ def _run(
     as_of: dt.date | None,
     frame: DataFrame | None = None,
     alongside: Callable[[QualityRun], None] | None = None,
+    report_department: bool = True,
 ) -> QualityRun:
+    """Validate, record the run, and (unless `report_department` is off) rewrite the department's report
+    after the gold check or a blocked gate."""
     rules = build_rules(contract, stage, as_of)
     if stage == GATE:
         table = str(feed_tables(contract).silver)
@@ -92,7 +95,7 @@ def _run(
     # After the gold check the department report is rewritten (once per DAG run): what it reads from the
     # tables is gathered while the check validates, and this run's results are added when it is done.
     gather = partial(report.gather, spark, contract.department, without=(contract.key, GOLD))
-    with meanwhile(gather if stage == GOLD else None) as gathering:
+    with meanwhile(gather if stage == GOLD and report_department else None) as gathering:
         results, failing, build_docs = evaluate(
             spark,
             contract,
@@ -113,7 +116,9 @@ def _run(
     emit_quality_assertions(table, batch, [(r.expectation, r.success, r.column) for r in results])
     if gathering is not None:
         report.render(gathering.result(), results)
-    elif run.blocking:  # a blocked gate ends the DAG run: report it, with the failing rows just written
+    elif (
+        run.blocking and report_department
+    ):  # a blocked gate ends the DAG run: report it, with the failing rows just written
         report.write_department(spark, contract.department)
     return run
 
@@ -125,11 +130,13 @@ def validate_batch(
     frame: DataFrame | None = None,
     run_id: str | None = None,
     as_of: dt.date | None = None,
+    report_department: bool = True,
 ) -> QualityRun:
     """Validate the batch's silver candidate and its quarantined rows, and record the run; no verdict.
     `frame` is the batch as refine delivered it (`jobs.refine.delivered`, still cached in the silver
     step); without it the batch is read back from silver and quarantine."""
-    return _run(spark, contract, batch, GATE, run_id or new_run_id(batch), as_of, frame)
+    run_id = run_id or new_run_id(batch)
+    return _run(spark, contract, batch, GATE, run_id, as_of, frame, report_department=report_department)
 
 
 def blocked_message(contract: FeedContract, batch: str, run: QualityRun) -> str | None:
@@ -164,7 +171,9 @@ def check_gold(
     run_id: str,
     as_of: dt.date | None = None,
     alongside: Callable[[QualityRun], None] | None = None,
+    report: bool = True,
 ) -> QualityRun:
     """Check the published gold table; failures are recorded (the batch is already in gold).
-    `alongside(run)` is called once the results are known, while the scorecard is committed."""
-    return _run(spark, contract, batch, GOLD, run_id, as_of, alongside=alongside)
+    `alongside(run)` is called once the results are known, while the scorecard is committed; `report`
+    off leaves the department's report to the caller."""
+    return _run(spark, contract, batch, GOLD, run_id, as_of, alongside=alongside, report_department=report)
