@@ -17,7 +17,6 @@ from pyspark import inheritable_thread_target
 from catalog.trino_tables import register
 from govlake import pipeline
 from govlake.results import BatchState, QualityResult
-from jobs import batch_log
 from jobs.spark import get_spark
 from schemas.contracts import FeedContract, get_contract
 from schemas.datasets import GOVERNANCE
@@ -107,13 +106,11 @@ def _validate(contract: FeedContract, batch: str) -> QualityResult:
     return _summary(run, seconds, blocked=blocked, warnings=warnings, on_refined_rows=frame is not None)
 
 
-def _gate_entry(
-    contract: FeedContract, batch: str, gate: QualityResult, started: dt.datetime, rows_in: int | None
-) -> dict[str, object]:
-    status, message = "blocked", gate.blocked or ""
-    if not gate.blocked:
-        status, message = "ok", "; ".join(gate.warnings) or f"{gate.expectations} expectations met"
-    return batch_log.entry(contract.key, batch, "quality_gate", status, started, message, rows_in=rows_in)
+def _verdict(gate: QualityResult) -> tuple[str, str]:
+    """(status, message) of the gate's batch-log entry."""
+    if gate.blocked:
+        return "blocked", gate.blocked
+    return "ok", "; ".join(gate.warnings) or f"{gate.expectations} expectations met"
 
 
 def quality_gate(state: BatchState) -> BatchState:
@@ -122,7 +119,8 @@ def quality_gate(state: BatchState) -> BatchState:
     contract, batch, started = get_contract(state.feed), state.batch, dt.datetime.now()
     gate = _validate(contract, batch)
     rows_in = state.silver.rows_in if state.silver else None
-    batch_log.record(get_spark(), _gate_entry(contract, batch, gate, started, rows_in))
+    status, message = _verdict(gate)
+    pipeline.log_stage(contract, batch, "quality_gate", status, started, message, rows_in=rows_in)
     if gate.blocked:
         _register_quality_tables()
         raise QualityGateFailed(gate.blocked)
@@ -138,8 +136,7 @@ def quality_gold(state: BatchState) -> BatchState:
         failed = run.blocking + run.warnings
         status = "failed" if run.blocking else "ok"
         message = "; ".join(describe(run.table, r) for r in failed) or f"{len(run.results)} expectations met"
-        entry = batch_log.entry(contract.key, batch, "quality_gold", status, started, message)
-        batch_log.record(get_spark(), entry)
+        pipeline.log_stage(contract, batch, "quality_gold", status, started, message)
 
     run_id = state.gate.run_id if state.gate else new_run_id(batch)
     run = check_gold(get_spark(), contract, batch, run_id, alongside=log, report=_report_now(contract))

@@ -42,10 +42,18 @@ def latest_batch(contract: FeedContract) -> str:
     return batches[-1]
 
 
-def _log(
-    contract: FeedContract, batch: str, stage: str, status: str, started: dt.datetime, **kw: object
+def log_stage(
+    contract: FeedContract,
+    batch: str,
+    stage: str,
+    status: str,
+    started: dt.datetime,
+    message: str = "",
+    **counts: int | None,
 ) -> None:
-    batch_log.record(get_spark(), batch_log.entry(contract.key, batch, stage, status, started, **kw))  # type: ignore[arg-type]
+    """One stage's outcome in governance.batch_log, as its own commit."""
+    entry = batch_log.entry(contract.key, batch, stage, status, started, message, None, **counts)
+    batch_log.record(get_spark(), entry)
 
 
 def start(feed: str, batch: str | None = None) -> BatchState:
@@ -63,7 +71,9 @@ def preflight(feed: str | BatchState, batch: str | None = None) -> BatchState:
     try:
         files = delivery.check_delivery(contract, delivery.batch_dir(s.landing, contract, chosen), staging)
     except delivery.DeliveryRejected as exc:
-        _log(contract, chosen, "preflight", "rejected", started, message=str(exc))  # the only Spark use here
+        log_stage(
+            contract, chosen, "preflight", "rejected", started, message=str(exc)
+        )  # the only Spark use here
         raise
     checked = [
         DeliveredFile(path=str(f.path), readable=str(f.readable), sha256=f.sha256, lines=f.lines,
@@ -122,7 +132,7 @@ def silver(state: BatchState) -> BatchState:
     _refined[(contract.key, batch)] = refined
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items()))
     counts = {"rows_in": r.rows_in, "rows_out": r.silver, "quarantined": r.quarantined}
-    _log(contract, batch, "silver", "ok", started, message=reasons, **counts)
+    log_stage(contract, batch, "silver", "ok", started, message=reasons, **counts)
     outcome = SilverResult(rows_in=r.rows_in, rows_out=r.silver, quarantined=r.quarantined, reasons=r.reasons)
     return state.with_(silver=outcome)
 
@@ -143,7 +153,7 @@ def gold(state: BatchState) -> BatchState:
     release_refined(contract.key, batch)
     r = publish(get_spark(), contract, batch)
     message = f"{contract.target.table} version {r.version}"
-    _log(contract, batch, "gold", "ok", started, rows_in=r.source_rows, inserted=r.inserted,
+    log_stage(contract, batch, "gold", "ok", started, rows_in=r.source_rows, inserted=r.inserted,
          updated=r.updated, message=message)  # fmt: skip
     return state.with_(gold=GoldResult(inserted=r.inserted, updated=r.updated, version=r.version))
 

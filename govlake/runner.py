@@ -33,7 +33,7 @@ def run_feed(
             after.prepare()
         t = time.monotonic()
         state = stage.run(state)
-        timer(stage.name, time.monotonic() - t, stages.rows_seen(stage.name, state))
+        timer(stage.name, time.monotonic() - t, stage.rows(state))
     return state
 
 

@@ -28,32 +28,38 @@ class Stage:
     # Its Spark jobs get a session of their own naming its task as lineage parent. The quality stages write
     # only the scorecard; they keep the session of the stage before, and so its cached batch.
     own_spark_session: bool = True
+    rows: Callable[[BatchState], int] = lambda state: 0  # rows it handled, for timers
+
+
+def _lines(state: BatchState) -> int:
+    return state.preflight.lines if state.preflight else 0
+
+
+def _appended(state: BatchState) -> int:
+    return state.bronze.rows if state.bronze else 0
+
+
+def _refined(state: BatchState) -> int:
+    return state.silver.rows_in if state.silver else 0
+
+
+def _published(state: BatchState) -> int:
+    return state.silver.rows_out if state.silver else 0
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("preflight", pipeline.preflight),
-    Stage("bronze", pipeline.bronze, outlets=lambda t: [t.bronze]),
-    Stage("silver", pipeline.silver, inlets=lambda t: [t.bronze], outlets=lambda t: [t.silver, t.quarantine]),
-    Stage("quality_gate", gates.quality_gate, quality=True, prepare=gates.prepare, own_spark_session=False),
-    Stage("gold", pipeline.gold, inlets=lambda t: [t.silver], outlets=lambda t: [t.gold]),
-    Stage("quality_gold", gates.quality_gold, quality=True, own_spark_session=False),
+    Stage("preflight", pipeline.preflight, rows=_lines),
+    Stage("bronze", pipeline.bronze, outlets=lambda t: [t.bronze], rows=_appended),
+    Stage("silver", pipeline.silver, inlets=lambda t: [t.bronze], outlets=lambda t: [t.silver, t.quarantine],
+          rows=_refined),
+    Stage("quality_gate", gates.quality_gate, quality=True, prepare=gates.prepare, own_spark_session=False,
+          rows=_refined),
+    Stage("gold", pipeline.gold, inlets=lambda t: [t.silver], outlets=lambda t: [t.gold], rows=_published),
+    Stage("quality_gold", gates.quality_gold, quality=True, own_spark_session=False, rows=_published),
     Stage("trino", pipeline.register_in_trino, serving=True),
-)
+)  # fmt: skip
 
 
 def select(gated: bool = True, serving: bool = True) -> tuple[Stage, ...]:
     """The stages to run: all of them, or without the quality stages or the Trino registration."""
     return tuple(s for s in STAGES if (gated or not s.quality) and (serving or not s.serving))
-
-
-def rows_seen(stage: str, state: BatchState) -> int:
-    """Rows a stage handled, for timers: lines checked, rows appended, rows refined, rows published."""
-    if stage == "preflight" and state.preflight:
-        return state.preflight.lines
-    if stage == "bronze" and state.bronze:
-        return state.bronze.rows
-    if stage in ("silver", "quality_gate") and state.silver:
-        return state.silver.rows_in
-    if stage in ("gold", "quality_gold") and state.silver:
-        return state.silver.rows_out
-    return 0

@@ -22,8 +22,6 @@ from schemas import checks
 from schemas.contracts import FeedContract
 from schemas.datasets import EXTRA, feed_tables
 
-META = ("_batch_id", "_source_file", "_line", "_row_hash", "_record_hash", "_ingested_at")
-
 
 class ReconciliationError(RuntimeError):
     """Rows in ≠ silver rows + quarantined rows: something was lost or doubled."""
