@@ -5,6 +5,7 @@ state with its own result filled in."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -35,11 +36,17 @@ _refined: dict[tuple[str, str], Refined] = {}
 
 
 def latest_batch(contract: FeedContract) -> str:
+    """The newest landing folder by the contract's batch order (a parsed date or sequence, never the
+    folder names as strings); symbolic links and names outside the order are not deliveries."""
     root = settings().landing / contract.department / contract.feed
-    batches = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    if not batches:
-        raise FileNotFoundError(f"no delivery under {root}")
-    return batches[-1]
+    keyed = []
+    for p in root.iterdir() if root.is_dir() else []:
+        if p.is_dir() and not p.is_symlink():
+            with contextlib.suppress(ValueError):
+                keyed.append((contract.batch_order.key(p.name), p.name))
+    if not keyed:
+        raise FileNotFoundError(f"no delivery under {root} (batch order: {contract.batch_order.rule})")
+    return max(keyed)[1]
 
 
 def log_stage(

@@ -10,12 +10,22 @@ import codecs
 import csv
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from schemas.contracts import FeedContract
+from schemas.contracts import FeedContract, validation_problems
 
 UTF8 = "utf-8"
 UNDECLARED = "?"  # prefix of an undeclared (schema-drift) field in DeliveredFile.headers
@@ -34,6 +44,40 @@ class DeliveredFile:
     headers: tuple[str, ...]  # contract column names in the file's order; "?<header>" if undeclared
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ManifestFile(_Strict):
+    """One delivered file as `_delivery.json` lists it."""
+
+    name: str = Field(min_length=1)
+    sha256: str | None = Field(None, pattern="^[0-9a-fA-F]{64}$")
+    rows: StrictInt | None = Field(None, ge=0, description="data rows, without the header line")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError(f"{value!r} is not a plain file name (no '/', '\\' or '..')")
+        return value
+
+
+class Manifest(_Strict):
+    """`_delivery.json`: the files of the delivery with their checksums and row counts."""
+
+    batch_id: str | None = None
+    files: list[ManifestFile]
+
+    @model_validator(mode="after")
+    def _each_file_once(self) -> Manifest:
+        names = [f.name for f in self.files]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"files: {', '.join(twice)} listed more than once")
+        return self
+
+
 def batch_dir(landing: Path, contract: FeedContract, batch_id: str) -> Path:
     return landing / contract.department / contract.feed / batch_id
 
@@ -43,14 +87,27 @@ def data_files(directory: Path, contract: FeedContract) -> list[Path]:
     return sorted(p for p in directory.glob(f"*.{contract.format}") if not p.name.startswith(("_", ".")))
 
 
-def check_delivery(contract: FeedContract, directory: Path, staging: Path) -> list[DeliveredFile]:
+def check_delivery(
+    contract: FeedContract, directory: Path, staging: Path, landing: Path | None = None
+) -> list[DeliveredFile]:
+    """Every file of the batch folder `directory` (landing/<department>/<feed>/<batch>/; the landing zone is
+    three levels up unless named) against the contract; DeliveryRejected names the first problem."""
+    _refuse_links(directory, landing or directory.parent.parent.parent)
     if not directory.is_dir():
         raise DeliveryRejected(
             f"{directory}: no such delivery (expected landing/<department>/<feed>/<batch>/)"
         )
+    try:
+        contract.batch_order.key(directory.name)
+    except ValueError as exc:
+        raise DeliveryRejected(
+            f"{directory}: {exc}, as schemas/{contract.department}/{contract.feed}.yaml declares"
+        ) from exc
     files = data_files(directory, contract)
     if not files:
         raise DeliveryRejected(f"{directory}: the delivery holds no *.{contract.format} file")
+    for folder in (p for p in files if not p.is_file()):
+        raise DeliveryRejected(f"{folder}: a folder named like a data file; the whole delivery is refused")
     manifest = _manifest(directory)
     check = _check_parquet if contract.format == "parquet" else _check_file
     checked = [check(contract, path, staging) for path in files]
@@ -59,19 +116,50 @@ def check_delivery(contract: FeedContract, directory: Path, staging: Path) -> li
     return checked
 
 
-def _manifest(directory: Path) -> dict[str, dict] | None:
+def _refuse_links(directory: Path, landing: Path) -> None:
+    """A symbolic link anywhere in the delivery (or as the batch folder), anything but plain files and
+    folders, or a batch folder outside the landing zone refuses the whole delivery."""
+    if directory.is_symlink():
+        raise DeliveryRejected(
+            f"{directory}: the batch folder is a symbolic link (to {os.readlink(directory)}); refused"
+        )
+    if not directory.resolve().is_relative_to(landing.resolve()):
+        raise DeliveryRejected(
+            f"{directory}: resolves to {directory.resolve()}, outside the landing zone {landing}"
+        )
+    for root, folders, names in os.walk(directory):  # never descends into a linked folder
+        for entry in (Path(root) / n for n in [*folders, *names]):
+            if entry.is_symlink():
+                raise DeliveryRejected(
+                    f"{entry}: is a symbolic link (to {os.readlink(entry)}); the whole delivery is refused"
+                )
+            if not (entry.is_file() or entry.is_dir()):
+                raise DeliveryRejected(
+                    f"{entry}: not a regular file or folder; the whole delivery is refused"
+                )
+
+
+def _manifest(directory: Path) -> dict[str, ManifestFile] | None:
+    """`_delivery.json`, validated: a bad one rejects the delivery naming the file and the field."""
     path = directory / "_delivery.json"
     if not path.exists():
         return None
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["files"]
-        return {e["name"]: e for e in entries}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DeliveryRejected(f"{path}: unreadable delivery manifest: {exc}") from exc
+        manifest = Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError) as exc:  # ValidationError, JSON and Unicode: ValueError
+        problem = (
+            validation_problems(exc) if isinstance(exc, ValidationError) else f"not readable JSON: {exc}"
+        )
+        raise DeliveryRejected(f"{path}: {problem}") from exc
+    if manifest.batch_id is not None and manifest.batch_id != directory.name:
+        raise DeliveryRejected(
+            f"{path}: batch_id: {manifest.batch_id!r}, but the folder is {directory.name!r}"
+        )
+    return {f.name: f for f in manifest.files}
 
 
 def _match_manifest(
-    directory: Path, manifest: dict[str, dict], files: list[DeliveredFile], contract: FeedContract
+    directory: Path, manifest: dict[str, ManifestFile], files: list[DeliveredFile], contract: FeedContract
 ) -> None:
     names = {f.path.name for f in files}
     for missing in sorted(set(manifest) - names):
@@ -80,14 +168,14 @@ def _match_manifest(
         entry = manifest.get(f.path.name)
         if entry is None:
             raise DeliveryRejected(f"{f.path}: delivered but not listed in _delivery.json")
-        if entry.get("sha256") and entry["sha256"] != f.sha256:
+        if entry.sha256 and entry.sha256.lower() != f.sha256:
             raise DeliveryRejected(
                 f"{f.path}: sha256 {f.sha256} differs from _delivery.json (truncated copy?)"
             )
         header_lines = 1 if f.headers and contract.format == "csv" and contract.header else 0
-        if "rows" in entry and int(entry["rows"]) != f.lines - header_lines:
+        if entry.rows is not None and entry.rows != f.lines - header_lines:
             raise DeliveryRejected(
-                f"{f.path}: {f.lines - header_lines} data rows, _delivery.json says {entry['rows']}"
+                f"{f.path}: {f.lines - header_lines} data rows, _delivery.json says {entry.rows}"
             )
 
 

@@ -1,7 +1,8 @@
 """Silver → gold: the library table keyed by the contract's primary key, upserted with Delta MERGE.
 
 A changed record (different business-field hash) from the same or a later batch updates the row; an
-older batch never overwrites a newer one; a new key is inserted. Re-running a batch changes nothing.
+older batch never overwrites a newer one (batches compare by the order key of the contract's `batch_order`,
+computed natively in Spark); a new key is inserted. Re-running a batch changes nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pyspark.sql.types import LongType, StringType, StructType, TimestampType
 
 from jobs import tables
 from jobs.columns import SPARK_TYPES
-from schemas.contracts import FeedContract
+from schemas.contracts import SAME_DAY, BatchOrder, FeedContract
 from schemas.datasets import GOLD, feed_tables
 
 
@@ -43,6 +44,25 @@ def gold_struct(contract: FeedContract) -> StructType:
     )
 
 
+def batch_order_key(order: BatchOrder, column: str) -> str:
+    """Spark SQL for the order key of the batch ids in `column` (a fixed alias.column of ours), as
+    `BatchOrder.key` computes it; NULL for an id that does not parse."""
+    regex = order.regex
+    if "'" in regex or "\\" in regex:  # never: BatchOrder builds it from digits and brackets
+        raise ValueError(f"unsafe batch-order pattern {regex!r}")
+
+    def group(n: int) -> str:
+        return f"regexp_extract({column}, '{regex}', {n})"
+
+    def number(sql: str) -> str:
+        return f"try_cast({sql} AS BIGINT)"  # '' (no match) → NULL
+
+    if order.by == "sequence":
+        return number(group(1))
+    day = number(f"concat({group(1)}, {group(2)}, {group(3)})")
+    return f"({day} * {SAME_DAY} + coalesce({number(group(4))}, 0))"
+
+
 def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> PublishResult:
     t = contract.target
     gold = tables.ensure(spark, GOLD, t.table, gold_struct(contract), t.title)
@@ -65,12 +85,14 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
     update = {c: f"s.`{c}`" for c in business + meta} | {"_updated_at": "s._now"}
     insert = update | {"_created_at": "s._now"}
+    newer = (  # an id gold holds that no longer parses (contract changed) counts as the oldest
+        f"{batch_order_key(contract.batch_order, 's._batch_id')} >= "
+        f"coalesce({batch_order_key(contract.batch_order, 't._batch_id')}, -1)"
+    )
     (
         gold.alias("t")
         .merge(source.alias("s"), on)
-        .whenMatchedUpdate(
-            condition="t._record_hash <> s._record_hash AND s._batch_id >= t._batch_id", set=update
-        )
+        .whenMatchedUpdate(condition=f"t._record_hash <> s._record_hash AND {newer}", set=update)
         .whenNotMatchedInsert(values=insert)
         .execute()
     )

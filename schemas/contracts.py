@@ -7,6 +7,7 @@ so adding a feed is a YAML file, not new code.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import re
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +30,7 @@ Format = Literal["csv", "jsonl", "parquet"]
 LIBRARIES_DIR = "libraries"  # schemas/libraries/*.yaml are library contracts (schemas.libraries)
 GOVERNANCE_DIR = "governance"  # schemas/governance/*.yaml are the governance tables' contracts
 NOT_FEEDS = (LIBRARIES_DIR, GOVERNANCE_DIR, "openlineage")
+SAME_DAY = 1000  # up to 999 deliveries of one date: 20261120-2
 
 
 class ContractError(ValueError):
@@ -54,6 +56,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def require_level(data: Any) -> Any:
+    """A column's classification is never implied: a column mapping without `level` is an error naming it."""
+    if isinstance(data, dict) and "level" not in data:
+        raise ValueError(
+            f"column {data.get('name')!r} has no level: classify it L1 (public), L2 (internal), "
+            "L3 (personal information, masked) or L4 (sensitive personal information, hidden)"
+        )
+    return data
+
+
 class Column(_Model):
     name: str
     label: str = Field(min_length=1, description="Chinese label, becomes the column comment")
@@ -62,12 +74,13 @@ class Column(_Model):
     format: str | None = Field(None, description="date/timestamp pattern of the delivered text")
     nullable: bool = True
     pii: PiiKind = "none"
-    level: Level = "L1"
+    level: Level  # mandatory (require_level): shares mask L3 and hide L4
     allowed: list[str] | None = None
     pattern: str | None = None
     checks: list[CheckKind] = []
 
     _name = field_validator("name")(identifier)
+    _classified = model_validator(mode="before")(require_level)
 
     @field_validator("pattern")
     @classmethod
@@ -103,6 +116,51 @@ class Target(_Model):
     _names = field_validator("library", "table")(identifier)
 
 
+class BatchOrder(_Model):
+    """How a feed's batch ids order, so gold never lets an older batch overwrite a newer one. `sequence`
+    (the default): by the trailing integer (batch-9 < batch-10, 20261123 < 20261124); `date`: by the date
+    in `pattern`, then an optional `-<n>` (20261120 < 20261120-2 < 20261121). `batch_order: date` is short
+    for `{by: date}`."""
+
+    by: Literal["sequence", "date"] = "sequence"
+    pattern: Literal["yyyyMMdd", "yyyy-MM-dd", "yyyy_MM_dd"] = "yyyyMMdd"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"by": data} if isinstance(data, str) else data
+
+    @property
+    def regex(self) -> str:
+        """A batch id under this rule (Python and Java syntax, no quote or backslash: safe in SQL); `date`:
+        groups 1-3 are year, month and day, group 4 the `-<n>`."""
+        if self.by == "sequence":
+            return "^(?:.*[^0-9])?([0-9]{1,18})$"
+        fields = (
+            self.pattern.replace("yyyy", "([0-9]{4})").replace("MM", "([0-9]{2})").replace("dd", "([0-9]{2})")
+        )
+        return f"^{fields}(?:-([0-9]{{1,3}}))?$"
+
+    @property
+    def rule(self) -> str:
+        if self.by == "sequence":
+            return "batch_order: sequence (a trailing integer of up to 18 digits, e.g. batch-10)"
+        return f"batch_order: date ({self.pattern}, optionally -<n> for a later delivery of the same date)"
+
+    def key(self, batch: str) -> int:
+        """The batch id's order key (what gold compares); ValueError naming the rule if it does not parse."""
+        match = re.fullmatch(self.regex, batch)
+        if match is None:
+            raise ValueError(f"batch id {batch!r} does not follow {self.rule}")
+        if self.by == "sequence":
+            return int(match[1])
+        try:
+            dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError as exc:
+            raise ValueError(f"batch id {batch!r} is not a real date under {self.rule}") from exc
+        return int(match[1] + match[2] + match[3]) * SAME_DAY + int(match[4] or 0)
+
+
 class FeedContract(_Model):
     department: str
     department_name: str
@@ -115,6 +173,7 @@ class FeedContract(_Model):
     undeclared_columns: Literal["reject", "keep"] = Field(
         "reject", description="schema drift: reject the delivery, or keep undeclared columns in bronze"
     )
+    batch_order: BatchOrder = BatchOrder()
     primary_key: list[str] = Field(min_length=1)
     columns: list[Column] = Field(min_length=1)
     row_checks: list[RowCheck] = []

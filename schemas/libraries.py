@@ -27,6 +27,7 @@ from schemas.contracts import (
     load_contracts,
     parse,
     read_mapping,
+    require_level,
 )
 
 FEED_REF = r"^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$"
@@ -49,9 +50,10 @@ class OutputColumn(_Model):
     name: str
     label: str = Field(min_length=1)
     pii: PiiKind = "none"
-    level: Level = "L1"  # shares mask L3 and hide L4 columns, as for feed columns
+    level: Level  # mandatory, as for feed columns: shares mask L3 and hide L4 columns
 
     _name = field_validator("name")(identifier)
+    _classified = model_validator(mode="before")(require_level)
 
 
 class GoldenLibrary(_Model):
