@@ -1,14 +1,16 @@
 """governance.access_log: who read what and when, from the query-completed events Trino's HTTP event
-listener posted to our receiver (spooled as JSON lines). Loading is idempotent by query id."""
+listener posted to our receiver (spooled as JSON lines). Loading is idempotent by query id and the
+log is append-only: the first event per query id wins, a later different one is reported, never stored."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog import governance
+from catalog import chain, governance
 from infra import trino_security
 from infra.settings import Settings, settings
 
@@ -26,7 +28,7 @@ def _time(value: Any) -> dt.datetime | None:
     return t.astimezone().replace(tzinfo=None) if t.tzinfo else t
 
 
-def row(event: dict) -> list[Any] | None:
+def row(event: dict[str, Any]) -> list[Any] | None:
     """One access_log row from a QueryCompletedEvent, or None for other events."""
     meta = event.get("metadata") or {}
     query_id = meta.get("queryId")
@@ -64,7 +66,8 @@ def row(event: dict) -> list[Any] | None:
     ]
 
 
-def spooled_events(spool: Path) -> list[dict]:
+def spooled_events(spool: Path) -> list[dict[str, Any]]:
+    """Every spooled event, in arrival order (day files in date order, lines in file order)."""
     events = []
     for path in sorted(spool.glob("events-*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -75,13 +78,49 @@ def spooled_events(spool: Path) -> list[dict]:
     return events
 
 
-def load(s: Settings | None = None) -> int:
-    """Append the spooled events not yet in governance.access_log; returns the number added."""
+@dataclass(frozen=True)
+class Loaded:
+    """What one `load` did: rows appended, events already in the log (or identical resends) skipped,
+    and the query ids whose later event differs from the first (ignored: the first event wins)."""
+
+    added: int
+    already: int
+    conflicts: list[str]
+
+
+def first_events(rows: list[list[Any]], known: dict[str, list[Any]]) -> tuple[list[list[Any]], Loaded]:
+    """The rows of query ids neither in `known` (the access log: query id → its values) nor seen
+    earlier in `rows`; a later row for a query id is ignored, and named a conflict if it differs."""
+    first = dict(known)
+    new: list[list[Any]] = []
+    already, conflicts = 0, []
+    for r in rows:
+        seen = first.get(r[0])
+        if seen is None:
+            first[r[0]] = r
+            new.append(r)
+        elif seen == r:
+            already += 1
+        else:
+            conflicts.append(r[0])
+    return new, Loaded(len(new), already, sorted(set(conflicts)))
+
+
+def load(s: Settings | None = None) -> Loaded:
+    """Append the spooled events whose query id is not yet in governance.access_log (append-only and
+    hash-chained: a stored row is never updated; the first event per query id wins)."""
     s = s or settings()
-    rows = {r[0]: r for r in map(row, spooled_events(trino_security.spool_dir(s))) if r}
+    rows = [r for r in map(row, spooled_events(trino_security.spool_dir(s))) if r]
     if not rows:
-        return 0
-    known = {r.query_id for r in governance.read("access_log")}
-    new = [r for qid, r in sorted(rows.items()) if qid not in known]
-    governance.insert("access_log", new, s, key="query_id")  # a merge: concurrent loads add nothing twice
-    return len(new)
+        return Loaded(0, 0, [])
+    width = len(rows[0])
+    known = {r.query_id: list(r)[:width] for r in governance.read("access_log")}
+    new, loaded = first_events(rows, known)
+    # insert re-checks the keys under the chain's writer lock: concurrent loads add nothing twice
+    added = governance.insert("access_log", new, s, key="query_id")
+    return Loaded(added, loaded.already, loaded.conflicts)
+
+
+def verify() -> list[chain.Verdict]:
+    """Every chained governance table's chain recomputed (`govlake audit verify`)."""
+    return [governance.verify(table) for table in governance.chained_tables()]

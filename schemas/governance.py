@@ -4,6 +4,8 @@
 Each file is the only definition of its table: name, Chinese title (the table comment), columns in order
 with a Chinese label (the column comment), type and nullability, and partition columns. Types are names
 here (no Spark at this floor); `jobs.governance_tables` builds the Delta tables from these contracts.
+`chained: true` makes a table a hash chain (`catalog.chain`): its last columns are CHAIN_COLUMNS, filled
+by `catalog.governance.insert`, and its first column names a row in `govlake audit verify`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ GOVERNANCE_ROOT = Path(__file__).resolve().parent / GOVERNANCE_DIR
 # The types the governance tables use (Spark: string, int, bigint, double, boolean, date, timestamp,
 # array<string>); `jobs.governance_tables.SPARK_TYPES` maps each to its Spark type.
 GovernanceType = Literal["string", "int", "long", "double", "boolean", "date", "timestamp", "array<string>"]
+
+# The columns a chained table ends with: position 1..n, the previous row's hash, this row's hash.
+CHAIN_COLUMNS = (("seq", "long"), ("prev_hash", "string"), ("row_hash", "string"))
 
 
 class _Model(BaseModel):
@@ -54,6 +59,7 @@ class GovernanceTable(_Model):
     title: str = Field(min_length=1, description="Chinese title, becomes the table comment")
     columns: list[GovernanceColumn] = Field(min_length=1)
     partition_by: list[str] = Field([], description="partition columns (not timestamps)")
+    chained: bool = Field(False, description="hash-chained, append-only (ends with CHAIN_COLUMNS)")
 
     _table = field_validator("table")(identifier)
     _title = field_validator("title")(_not_blank)
@@ -72,11 +78,20 @@ class GovernanceTable(_Model):
                 raise ValueError(
                     f"partition_by: {name!r} is a timestamp (partition values depend on time zone)"
                 )
+        tail = [(c.name, c.type, c.nullable) for c in self.columns[-len(CHAIN_COLUMNS) :]]
+        if self.chained and tail != [(n, t, False) for n, t in CHAIN_COLUMNS]:
+            wanted = ", ".join(f"{n} ({t}, nullable: false)" for n, t in CHAIN_COLUMNS)
+            raise ValueError(f"chained: the last columns must be {wanted}")
         return self
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def value_names(self) -> list[str]:
+        """The columns a writer supplies: all but the chain columns of a chained table."""
+        return self.names[: -len(CHAIN_COLUMNS)] if self.chained else self.names
 
 
 def governance_contract_paths(root: Path = GOVERNANCE_ROOT) -> list[Path]:
