@@ -86,7 +86,7 @@ def main() -> None:
     args = p.parse_args()
 
     from catalog import shares
-    from catalog.loader import approvals_dir, requests_dir
+    from catalog.loader import approvals_dir, keys_dir, requests_dir
     from catalog.server import start_trino
     from infra.settings import settings
 
@@ -96,6 +96,8 @@ def main() -> None:
     shutil.copytree(requests_dir(), scratch / "requests")
     if approvals_dir().is_dir():
         shutil.copytree(approvals_dir(), scratch / "approvals")
+    if keys_dir().is_dir():  # the reviewers' public keys, beside the approvals they verify
+        shutil.copytree(keys_dir(), scratch / "keys")
     (scratch / "requests" / "bench_ca_verify.yaml").write_text(yaml.safe_dump(REQUEST, allow_unicode=True))
     shares.run(dt.date.today(), True, scratch / "requests", scratch / "approvals")
     print(f"gold.population_person: {rows} rows; view lake.share_civil_affairs.bench_ca_verify (4201 only)")

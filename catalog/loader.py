@@ -1,8 +1,10 @@
 """Loads and cross-checks the catalog YAML: departments/<dept>.yaml (responsibility + requirement lists),
-negative_list.yaml, requests/<id>.yaml and approvals/*.yaml. Errors name the file and the field."""
+negative_list.yaml, requests/<id>.yaml, approvals/*.yaml (signed reviews) and keys/<department>.pub (their
+public keys). Errors name the file and the field."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +29,11 @@ def requests_dir(s: Settings | None = None) -> Path:
 
 def approvals_dir(s: Settings | None = None) -> Path:
     return catalog_dir(s) / "approvals"
+
+
+def keys_dir(s: Settings | None = None) -> Path:
+    """The departments' public keys (`<department>.pub`), beside approvals/."""
+    return catalog_dir(s) / "keys"
 
 
 class CatalogError(ValueError):
@@ -119,9 +126,36 @@ def load_request(path: Path) -> ShareRequest:
     return req
 
 
-def load_reviews(directory: Path) -> dict[str, list[Review]]:
-    out: dict[str, list[Review]] = {}
+@dataclass(frozen=True)
+class ReviewFile:
+    """One file of approvals/: its review, or why it could not be read (then `request` is the request it
+    names, else the one its file name `<request>.<decision>.yaml` names)."""
+
+    path: Path
+    request: str
+    sha256: str  # of the file's bytes: a refused file is recorded once per content
+    review: Review | None = None
+    problem: str = ""
+
+
+def _review_file(path: Path) -> ReviewFile:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        data = read_mapping(path, "review", CatalogError)
+        named = data.get("request")
+        review = Review.model_validate(data)
+    except CatalogError as exc:
+        return ReviewFile(path, path.name.split(".")[0], digest, problem=str(exc))
+    except ValidationError as exc:
+        request = named if isinstance(named, str) and named.isidentifier() else path.name.split(".")[0]
+        return ReviewFile(path, request, digest, problem=f"{path}: {validation_problems(exc)}")
+    return ReviewFile(path, review.request, digest, review)
+
+
+def load_reviews(directory: Path) -> dict[str, list[ReviewFile]]:
+    """request id → its review files, unreadable ones included (the engine refuses them, naming why)."""
+    out: dict[str, list[ReviewFile]] = {}
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
-        review = _read(path, Review)
-        out.setdefault(review.request, []).append(review)
+        found = _review_file(path)
+        out.setdefault(found.request, []).append(found)
     return out

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from schemas.contracts import identifier
 
@@ -147,13 +147,22 @@ class ShareRequest(_Model):
         return value
 
 
-class Review(_Model):
-    """catalog/approvals/<request id>.yaml (or `govlake share approve|reject|revoke`): the provider's word."""
+class UnsignedReview(_Model):
+    """A provider's decision on one version of a request, before it is signed."""
 
     request: str
     decision: Literal["approve", "reject", "revoke"]
-    reviewer: str = Field(min_length=1)
+    reviewer: str = Field(description="the deciding department")
+    person: str = Field(min_length=1, description="the official who decided (free text)")
     reason: str = Field(min_length=1)
-    decided_on: dt.date
+    decided_at: AwareDatetime
+    request_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="catalog.signing.request_sha256")
 
-    _request = field_validator("request")(identifier)
+    _names = field_validator("request", "reviewer")(identifier)
+
+
+class Review(UnsignedReview):
+    """catalog/approvals/<request id>.<decision>.yaml (`govlake share approve|reject|revoke`): the
+    provider's word, signed by the deciding department (catalog.signing)."""
+
+    signature: str = Field(min_length=1, description="base64 Ed25519 over all other fields")

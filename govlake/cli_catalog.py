@@ -6,18 +6,41 @@ import argparse
 import datetime as dt
 from collections.abc import Callable
 
-from catalog import audit, report, shares
-from catalog.loader import load_catalog
+from catalog import audit, report, shares, signing
+from catalog.engine import REVIEW_REFUSED
+from catalog.loader import keys_dir, load_catalog
 from infra.settings import settings
 
 Add = Callable[[str, Callable[[argparse.Namespace], int], str], argparse.ArgumentParser]
 
 
 def _today(args: argparse.Namespace) -> dt.date:
-    return dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    """--today, never earlier than the real date: the clock only moves forward (an earlier date would
+    grant expired shares again)."""
+    real = dt.date.today()
+    if not args.today:
+        return real
+    today = dt.date.fromisoformat(args.today)
+    if today < real:
+        raise ValueError(
+            f"--today {today} is before today ({real}): the share engine cannot move the clock back"
+        )
+    return today
+
+
+def _keygen(department: str | None) -> int:
+    s = settings()
+    cat = load_catalog()
+    if department not in cat.departments:
+        raise ValueError(f"catalog keygen needs a department of the catalog, not {department!r}")
+    private, public = signing.keygen(department, keys_dir(s), s)
+    print(f"wrote {private} (private, keep it here) and {public} (public, part of the catalog)")
+    return 0
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
+    if args.action == "keygen":
+        return _keygen(args.department)
     s = settings()
     cat = load_catalog()
     if args.action == "validate":
@@ -35,19 +58,24 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def _print_decisions(decisions, recorded) -> None:
-    changed = {d.request_id for d in recorded}
     for d in decisions:
-        mark = "*" if d.request_id in changed else " "
+        mark = "*" if d in recorded else " "
         print(f"{mark} {d.request_id:<28} {d.status:<8} by {d.decided_by:<12} {d.reason}")
+
+
+def _review(args: argparse.Namespace, today: dt.date) -> None:
+    if not (args.request and args.department and args.person and args.reason):
+        raise ValueError(f"share {args.action} needs REQUEST --as DEPARTMENT --person NAME --reason WHY")
+    now = dt.datetime.now().astimezone()
+    when = now if today == now.date() else dt.datetime.combine(today, now.timetz())
+    path = shares.write_review(args.request, args.action, args.department, args.person, args.reason, when)
+    print(f"wrote {path} (signed by {args.department})")
 
 
 def cmd_share(args: argparse.Namespace) -> int:
     today = _today(args)
     if args.action in ("approve", "reject", "revoke"):
-        if not (args.request and args.reviewer and args.reason):
-            raise ValueError(f"share {args.action} needs REQUEST --reviewer and --reason")
-        path = shares.write_review(args.request, args.action, args.reviewer, args.reason, today)
-        print(f"wrote {path}")
+        _review(args, today)
     provision = args.action != "decide"
     decisions, recorded, views = shares.run(today, provision_views=provision)
     _print_decisions(decisions, recorded)
@@ -60,22 +88,45 @@ def cmd_share(args: argparse.Namespace) -> int:
     for key in ("created", "dropped"):
         for view in views.get(key, []):
             print(f"view {key}: {view}")
-    return 1 if any(d.status == "invalid" for d in decisions) else 0
+    return 1 if any(d.status in ("invalid", REVIEW_REFUSED) for d in decisions) else 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    print(f"governance.access_log: {audit.load()} new query events")
+    if args.action == "verify":  # exit 1 names the first altered or missing row of each broken chain
+        verdicts = audit.verify()
+        print("\n".join(v.line() for v in verdicts))
+        return 0 if all(v.ok for v in verdicts) else 1
+    loaded = audit.load()
+    print(f"governance.access_log: {loaded.added} new query events ({loaded.already} already loaded)")
+    if loaded.conflicts:
+        print(
+            f"ignored {len(loaded.conflicts)} later event(s) that differ from the first one recorded "
+            "(possible forgery; the first event wins): " + ", ".join(loaded.conflicts)
+        )
     return 0
 
 
 def add_commands(add: Add) -> None:
-    c = add("catalog", cmd_catalog, "the three lists: validate, report (size, mount rate, coverage), load")
-    c.add_argument("action", choices=["validate", "report", "load"])
+    c = add(
+        "catalog",
+        cmd_catalog,
+        "the three lists: validate, report (size, mount rate, coverage), load; keygen DEPARTMENT (its "
+        "review signing key pair)",
+    )
+    c.add_argument("action", choices=["validate", "report", "load", "keygen"])
+    c.add_argument("department", nargs="?", help="keygen: the department whose review key pair to create")
     sh = add("share", cmd_share, "decide share requests (catalog/requests), review them, provision the views")
     sh.add_argument("action", choices=["decide", "provision", "expire", "approve", "reject", "revoke"])
     sh.add_argument("request", nargs="?", help="request id (approve/reject/revoke)")
-    sh.add_argument("--reviewer", help="who decides (the provider's reviewer)")
+    sh.add_argument(
+        "--as", dest="department", help="the deciding department (the provider; signs with its key)"
+    )
+    sh.add_argument("--person", help="the official who decides")
     sh.add_argument("--reason", help="why")
-    sh.add_argument("--today", help="decision date (YYYY-MM-DD; default today)")
-    a = add("audit", cmd_audit, "load Trino's spooled query events into governance.access_log")
-    a.add_argument("action", choices=["load"])
+    sh.add_argument("--today", help="decision date (YYYY-MM-DD; default today; never earlier than today)")
+    a = add(
+        "audit",
+        cmd_audit,
+        "load Trino's spooled query events into governance.access_log; verify the hash chains",
+    )
+    a.add_argument("action", choices=["load", "verify"])

@@ -1,9 +1,15 @@
 """`python -m tools.demo`: the household-register feed end to end, what `infra/setup.sh` ends with.
 
 Generates a synthetic delivery (tools.synthetic), starts Trino, runs the feed's DAG through Airflow, prints
-a Trino query over gold and the batch log, provisions the catalog's share requests, reads one share as its
-department, loads the access log and the lineage, and writes the auditors' reports. Not part of the
-product: it drives the product's own commands (`govlake.cli.main`) around the synthetic data.
+a Trino query over gold and the batch log, signs Public Security's approval of HR & Social Security's
+conditional request (creating the department's key pair first if this home has none), provisions the
+catalog's share requests, reads two shares as their departments, loads the access log and the lineage, and
+writes the auditors' reports. Not part of the product: it drives the product's own commands
+(`govlake.cli.main`) around the synthetic data.
+
+The approval and the public key go to the catalog the engine reads: the packaged checkout's
+catalog/approvals/ and catalog/keys/ (both .gitignored: they belong to this installation, whose private
+key is under the home), or GOVLAKE_CATALOG_DIR's.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import sys
 import time
 from collections.abc import Callable
 
+from catalog import signing
+from catalog.loader import PACKAGED, catalog_dir, keys_dir
 from catalog.server import start_trino
 from govlake import cli
 from govlake.cli_errors import EXIT_KNOWN, run
@@ -22,7 +30,19 @@ from schemas.contracts import batch_id, get_contract
 from tools.synthetic.household import population, write_delivery
 
 DEMO_FEED = "public_security/household_register"
-SHARE_VIEW = "share_civil_affairs.mz_dibao_wuhan"
+SHARE_VIEWS = {  # department → the share it reads: 无条件 (granted by the engine), 有条件 (signed approval)
+    "civil_affairs": "share_civil_affairs.mz_dibao_wuhan",
+    "hrss": "share_hrss.rs_pension_check",
+}
+PROVIDER, REVIEWED = "public_security", "rs_pension_check"
+APPROVAL = (
+    "--as",
+    PROVIDER,
+    "--person",
+    "公安厅人口管理总队 审核员 王敏",
+    "--reason",
+    "养老金领取资格认证属法定职责，字段最小化，限宜昌市",
+)
 DEMO_QUERY = """\
 SELECT substr(admin_code, 1, 4) || '00' AS prefecture,
        count(*) AS persons,
@@ -59,22 +79,38 @@ def generate(seed: int, persons: int, batch: str) -> None:
     print(f"wrote {delivery.rows} rows to {delivery.files[0]} in {took:.1f}s; defects {counts}")
 
 
-def read_share_as_department() -> None:
-    view = f"{settings().trino_catalog}.{SHARE_VIEW}"
-    with connect(user="civil_affairs") as conn:
+def read_share_as_department(department: str, share: str) -> None:
+    view = f"{settings().trino_catalog}.{share}"
+    with connect(user=department) as conn:
         cur = conn.cursor()
         cur.execute(f"SELECT * FROM {view} LIMIT 3")
-        print(f"\nAs civil_affairs: SELECT * FROM {view} LIMIT 3")
+        print(f"\nAs {department}: SELECT * FROM {view} LIMIT 3")
         for row in cur.fetchall():
             print("  " + " | ".join(str(v) for v in row))
 
 
+def provider_key() -> None:
+    """Public Security's review key pair, unless this home has its private key. A public key left in the
+    packaged catalog by an earlier home (whose private key is gone) is replaced; a deployment catalog's
+    (GOVLAKE_CATALOG_DIR) is not: keygen then refuses and says why."""
+    s = settings()
+    if signing.private_key_path(PROVIDER, s).exists():
+        return
+    if catalog_dir(s) == PACKAGED:
+        signing.public_key_path(PROVIDER, keys_dir(s)).unlink(missing_ok=True)
+    govlake("catalog", "keygen", PROVIDER, ok=lambda rc: rc == 0)
+
+
 def share_and_audit(batch: str) -> None:
-    """Decide and provision the share requests, read one share as its department, then load the access
-    log and the lineage and write the auditors' reports."""
-    print("\nShare requests (catalog/requests):")
-    govlake("share", "provision")  # exit 1 (an invalid request file) is reported, not fatal
-    read_share_as_department()
+    """Sign the provider's approval of the conditional request, decide and provision the share requests,
+    read the shares as their departments, then load the access log and the lineage and write the
+    auditors' reports."""
+    print("\nShare requests (catalog/requests), with Public Security's signed approval of rs_pension_check:")
+    provider_key()
+    # approve, then decide and provision everything; exit 1 (an invalid or refused file) is not fatal
+    govlake("share", "approve", REVIEWED, *APPROVAL)
+    for department, share in SHARE_VIEWS.items():
+        read_share_as_department(department, share)
     govlake("audit", "load")
     govlake("lineage", "load")
     print("\nLineage reports:")

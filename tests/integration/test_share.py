@@ -12,7 +12,7 @@ import pytest
 import trino
 import yaml
 
-from catalog import audit, report, shares
+from catalog import audit, report, shares, signing
 from catalog.loader import load_catalog
 from govlake import pipeline
 from infra.settings import settings
@@ -188,12 +188,14 @@ def test_negative_list_column_is_readable_by_no_one_but_the_platform(world):
 
 def test_conditional_request_waits_for_the_provider_then_is_granted(world, sql):
     assert "does not exist" in denied("education", "SELECT * FROM lake.share_education.edu_enrolment")
+    signing.keygen("public_security", world["approvals"].parent / "keys")  # the provider's key pair
     shares.write_review(
         "edu_enrolment",
         "approve",
+        "public_security",
         "公安厅 张审核",
         "用于2027年秋季学期入学审核",
-        TODAY,
+        dt.datetime.combine(TODAY, dt.time(10)),
         world["approvals"],
         world["requests"],
     )
@@ -208,7 +210,7 @@ def test_conditional_request_waits_for_the_provider_then_is_granted(world, sql):
         "WHERE request_id = 'edu_enrolment' ORDER BY decided_at, status DESC"
     )
     assert [h[0] for h in history] == ["pending", "granted"]
-    assert history[1][1] == "公安厅 张审核" and "入学审核" in history[1][2]
+    assert history[1][1] == "public_security/公安厅 张审核" and "入学审核" in history[1][2]
 
 
 def test_expired_and_revoked_shares_lose_their_views(world, sql):
@@ -216,9 +218,10 @@ def test_expired_and_revoked_shares_lose_their_views(world, sql):
     shares.write_review(
         "ca_dibao_verify",
         "revoke",
+        "public_security",
         "公安厅 李审核",
         "核验业务已结束",
-        dt.date(2026, 12, 2),
+        dt.datetime(2026, 12, 2, 10),
         world["approvals"],
         world["requests"],
     )

@@ -1,0 +1,50 @@
+"""The `share_expiry` DAG: every day the share engine decides every request for the day, records what
+changed in governance.share_decision and provisions the views, so expired and revoked shares lose their
+views without anyone running a command (the views also filter on their expiry date themselves)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.sdk import DAG, dag, task
+
+DAG_ID = "share_expiry"
+SCHEDULE = "@daily"
+
+
+def share_expiry_dag() -> DAG:
+    @dag(
+        dag_id=DAG_ID,
+        description="daily: decide the share requests, record, drop expired and revoked views",
+        doc_md=(
+            "**Share expiry** (`catalog/shares.py` `run`): decides every request in the catalog's "
+            "`requests/` for the real date (never the run's logical date: the clock does not move back), "
+            "records changed decisions and refused reviews in `governance.share_decision`, and provisions "
+            "the views (expired, revoked and withdrawn ones dropped)."
+        ),
+        schedule=SCHEDULE,
+        start_date=dt.datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["share", "governance"],
+        default_args={"owner": "gov_services", "retries": 1, "retry_delay": dt.timedelta(minutes=10)},
+    )
+    def _share_expiry() -> None:
+        @task
+        def share_engine() -> dict[str, Any]:
+            from catalog import shares  # lazy: task body (Spark, Trino)
+
+            decisions, recorded, views = shares.run(dt.date.today())
+            statuses: dict[str, int] = {}
+            for d in decisions:
+                statuses[d.status] = statuses.get(d.status, 0) + 1
+            return {"statuses": statuses, "recorded": len(recorded), **views}
+
+        share_engine()
+
+    return _share_expiry()
+
+
+def build_share_dags() -> dict[str, DAG]:
+    return {DAG_ID: share_expiry_dag()}
