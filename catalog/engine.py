@@ -24,9 +24,10 @@ from typing import Any
 
 import chinese_calendar
 
-from catalog import signing
+from catalog import negative, signing
 from catalog.loader import Catalog, CatalogError, ReviewFile, load_request, load_reviews
 from catalog.models import Resource, Review, ShareRequest
+from catalog.negative import Negatives
 
 REVIEW_WORKING_DAYS = 10
 ENGINE = "engine"
@@ -102,6 +103,7 @@ def decide(
     today: dt.date,
     source: str = "",
     keys: signing.PublicKeys | None = None,
+    negatives: Negatives | None = None,
 ) -> Decision:
     """Check the request against the catalog, then decide it by the resource's share type and the reviews
     that verify with `keys` (department → public key); the refused ones are in `refused_reviews`."""
@@ -134,10 +136,8 @@ def decide(
         return Decision(
             **base, status="invalid", reason=f"{res.code} is not mounted to a table", decided_by=ENGINE
         )
-    names = {res.item_by_column(c).name for c in req.columns}  # type: ignore[union-attr]
-    hits = [n for n in cat.negative_for(res.code) if n.item in names or n.column in req.columns]
-    if hits:
-        basis = "；".join(f"{n.item}：{n.reason}（{n.basis}）" for n in hits)
+    basis = negative.refusal(cat, res.table, req.columns, res.code, negatives)
+    if basis:  # a column deriving from a negative-list item, by contract authority and lineage
         return Decision(
             **base,
             status="refused",
@@ -250,6 +250,7 @@ def decide_all(
     Reviews of requests that have no file (withdrawn) are not looked at."""
     reviews = load_reviews(approvals_dir)
     keys = signing.load_public_keys(keys_dir or approvals_dir.parent / "keys")
+    negatives = negative.negative_columns(cat)
     out: list[Decision] = []
     for path in sorted(requests_dir.glob("*.yaml")) if requests_dir.is_dir() else []:
         try:
@@ -257,7 +258,7 @@ def decide_all(
         except CatalogError as exc:
             out.append(Decision(_safe_id(path.stem), "invalid", str(exc), ENGINE, source_file=str(path)))
             continue
-        decision = decide(req, cat, reviews.get(req.id, []), today, str(path), keys)
+        decision = decide(req, cat, reviews.get(req.id, []), today, str(path), keys, negatives)
         out += [*decision.refused_reviews, dataclasses.replace(decision, refused_reviews=())]
     return out
 

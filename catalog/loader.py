@@ -61,17 +61,6 @@ class Catalog:
     def negative_for(self, resource: str) -> list[NegativeItem]:
         return [n for n in self.negative if n.resource == resource]
 
-    def negative_columns(self) -> dict[str, list[str]]:
-        """gold table → its columns on the negative list (denied to every user but the platform)."""
-        out: dict[str, list[str]] = {}
-        resources = self.resources
-        for n in self.negative:
-            _, res = resources[n.resource]
-            column = n.column or next((i.column for i in res.items if i.name == n.item), None)
-            if res.table and column:
-                out.setdefault(res.table, []).append(column)
-        return out
-
 
 def load_catalog(root: Path | None = None) -> Catalog:
     root = root or catalog_dir()

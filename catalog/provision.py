@@ -1,71 +1,71 @@
 """Granted shares become DEFINER views `lake.share_<department>.<request id>`: only the granted columns,
-personal data masked by classification level, the row scope applied. Views of expired, revoked or
-withdrawn requests are dropped, and the access rules are rewritten so each department reads only its
-own schema. Idempotent: re-running with the same decisions changes nothing."""
+personal data masked by classification level (catalog.masks, the rebuild rule applied), the row scope and
+the request's expiry date applied in the view itself (`current_date <= DATE '<expires>'`), never a column
+deriving from a negative-list item (catalog.negative). Each granted request is provisioned on its own: a
+failure is returned (and its view dropped) while the others proceed; views of every request not granted
+are always dropped; then the access rules are rewritten. Idempotent: re-running changes nothing.
+
+Views are created through the platform's catalog (infra.trino_security.platform_catalog; the catalog
+everybody reads is read-only) and read `lake.gold`, so a department reads `lake.share_<department>.<id>`.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from trino.dbapi import Cursor
+
+from catalog import server
 from catalog.engine import Decision
 from catalog.loader import Catalog
+from catalog.masks import GoldTable, gold_tables, quoted, share_column, text
 from catalog.models import ShareRequest
+from catalog.negative import Negatives, negative_columns, refusal
 from infra import trino_security
 from infra.settings import Settings, settings
 from infra.trino_client import connect
 from lineage.emit import emit_view_lineage
-from schemas.contracts import Column, identifier, load_contracts
-from schemas.libraries import library_columns, load_libraries
+from schemas.contracts import Column, identifier
 
-MASKED_LEVELS = ("L3",)  # masked by PII kind
-HIDDEN_LEVELS = ("L4",)  # replaced whole
-
-
-def mask(column: Column | None, name: str) -> str:
-    """The SQL expression a share view shows for a gold column (name already validated)."""
-    c = f'"{identifier(name)}"'
-    if column is None or column.level in ("L1", "L2"):
-        return c
-    if column.level in HIDDEN_LEVELS:
-        return f"CAST('******' AS varchar) AS {c}"
-    if column.type != "string":
-        return f"CAST(NULL AS {'date' if column.type == 'date' else 'varchar'}) AS {c}"
-    expr = {
-        "resident_id": f"concat(substr({c}, 1, 6), '********', substr({c}, 15, 4))",  # 420106********1234
-        "phone": f"concat(substr({c}, 1, 3), '****', substr({c}, 8, 4))",  # 138****1234
-        "name": f"rpad(substr({c}, 1, 1), length({c}), '*')",  # 张*
-        "address": f"concat(substr({c}, 1, 6), '****')",
-        "credit_code": f"concat(substr({c}, 1, 8), '**********')",
-        "email": f"regexp_replace({c}, '^(.).*@', '$1***@')",
-    }.get(column.pii, f"rpad(substr({c}, 1, 1), length({c}), '*')")
-    return f"{expr} AS {c}"
+log = logging.getLogger(__name__)
 
 
 def gold_classification() -> dict[str, dict[str, Column]]:
     """gold table → column → its classified column (PII kind and level), from the feed contracts and the
     library contracts."""
-    feeds = load_contracts()
-    out: dict[str, dict[str, Column]] = {}
-    for contract in feeds.values():
-        out.setdefault(contract.target.table, {}).update({c.name: c for c in contract.columns})
-    for table, lib in load_libraries().items():
-        out.setdefault(table, {}).update(library_columns(lib, feeds))
-    return out
+    return {name: table.columns for name, table in gold_tables().items()}
 
 
-def view_sql(req: ShareRequest, table: str, catalog: str, classes: dict[str, Column]) -> str:
-    unclassified = [c for c in req.columns if c not in classes]
+def mask(column: Column | None, name: str) -> str:
+    """The select item a share view shows for one gold column on its own (catalog.masks.share_column)."""
+    return share_column(GoldTable({name: column} if column else {}), name, [name])
+
+
+def view_sql(
+    req: ShareRequest,
+    table: str,
+    catalog: str,
+    classes: GoldTable | dict[str, Column],
+    read_catalog: str | None = None,
+) -> str:
+    """CREATE OR REPLACE VIEW `catalog`.share_<requester>.<id> over `read_catalog`.gold.<table> (default
+    the same catalog)."""
+    gold = classes if isinstance(classes, GoldTable) else GoldTable(classes)
+    unclassified = [c for c in req.columns if c not in gold.columns]
     if unclassified:  # fail closed: an unclassified column could be personal data
         raise ValueError(f"{req.id}: gold.{table} has no classification for {unclassified}; not provisioned")
-    cols = ",\n  ".join(mask(classes.get(c), c) for c in req.columns)
-    where = ""
+    cols = ",\n  ".join(share_column(gold, c, req.columns) for c in req.columns)
+    where = [f"current_date <= DATE {text(req.expires.isoformat())}"]  # expiry enforced by the view itself
     if req.row_scope:  # column validated as identifier, prefix as digits
-        where = f"\nWHERE starts_with(\"{identifier(req.row_scope.column)}\", '{req.row_scope.prefix}')"
+        where.append(f"starts_with({quoted(req.row_scope.column)}, {text(req.row_scope.prefix)})")
+    source = identifier(read_catalog or catalog)
+    view = f'{identifier(catalog)}."share_{identifier(req.requester)}"."{identifier(req.id)}"'
     return (
-        f'CREATE OR REPLACE VIEW {catalog}."share_{identifier(req.requester)}"."{identifier(req.id)}"\n'
-        f"COMMENT '{req.purpose.replace(chr(39), chr(39) * 2)}' SECURITY DEFINER AS\n"
-        f'SELECT\n  {cols}\nFROM {catalog}.gold."{identifier(table)}"{where}'
+        f"CREATE OR REPLACE VIEW {view}\n"
+        f"COMMENT {text(req.purpose)} SECURITY DEFINER AS\n"
+        f'SELECT\n  {cols}\nFROM {source}.gold."{identifier(table)}"\nWHERE ' + " AND ".join(where)
     )
 
 
@@ -87,17 +87,22 @@ def emit_lineage(p: Provisioned) -> None:
 ON_PROVISIONED: list[Callable[[Provisioned], None]] = [emit_lineage]
 
 
-def provision_share(cur, req: ShareRequest, decision: Decision, s: Settings) -> Provisioned:
+def provision_share(
+    cur: Cursor, req: ShareRequest, decision: Decision, s: Settings, negatives: Negatives | None = None
+) -> Provisioned:
     """Create (or replace) one share view, then call the ON_PROVISIONED hooks with what was done."""
-    catalog = identifier(s.trino_catalog)
+    catalog, writes = identifier(s.trino_catalog), identifier(trino_security.platform_catalog(s))
+    tainted = {c: n for c, n in (negatives or {}).get(decision.table, {}).items() if c in req.columns}
+    if tainted:  # the engine refuses these; never in a view, whatever the decision says
+        raise ValueError(f"{req.id}: columns on the negative list: {', '.join(sorted(tainted))}")
     schema = f"share_{identifier(req.requester)}"
     cur.execute(
-        f'CREATE SCHEMA IF NOT EXISTS {catalog}."{schema}" '
+        f'CREATE SCHEMA IF NOT EXISTS {writes}."{schema}" '
         f"WITH (location = '{s.trino_warehouse_uri.rstrip('/')}/{schema}')"
     )
     cur.fetchall()
-    classes = gold_classification().get(decision.table, {})
-    cur.execute(view_sql(req, decision.table, catalog, classes))
+    gold = gold_tables().get(decision.table, GoldTable({}))
+    cur.execute(view_sql(req, decision.table, writes, gold, catalog))
     cur.fetchall()
     done = Provisioned(
         f"{catalog}.{schema}.{req.id}",
@@ -110,12 +115,21 @@ def provision_share(cur, req: ShareRequest, decision: Decision, s: Settings) -> 
     return done
 
 
-def existing_share_views(cur, catalog: str) -> set[tuple[str, str]]:
+def existing_share_views(cur: Cursor, catalog: str) -> set[tuple[str, str]]:
     cur.execute(
         f"SELECT table_schema, table_name FROM {catalog}.information_schema.views "
         "WHERE table_schema LIKE 'share\\_%' ESCAPE '\\'"
     )
     return {(r[0], r[1]) for r in cur.fetchall()}
+
+
+def _grant(
+    cur: Cursor, req: ShareRequest, d: Decision, cat: Catalog, negatives: Negatives, s: Settings
+) -> str:
+    basis = refusal(cat, d.table, req.columns, d.resource or None, negatives)
+    if basis:
+        raise ValueError(f"{d.request_id}: granted columns on the negative list: {basis}")
+    return provision_share(cur, req, d, s, negatives).view
 
 
 def provision(
@@ -124,25 +138,29 @@ def provision(
     requests: dict[str, ShareRequest],
     s: Settings | None = None,
 ) -> dict[str, list[str]]:
-    """Make the share views match the granted decisions; drop all others; rewrite the access rules."""
+    """Make the share views match the granted decisions (each on its own); drop all others, and the views
+    of grants that failed; rewrite the access rules. Returns created, dropped and failed (`<id>: why`)."""
     s = s or settings()
-    catalog = identifier(s.trino_catalog)
-    created, dropped = [], []
+    writes = identifier(trino_security.platform_catalog(s))
+    created, dropped, failed = [], [], []
+    negatives = negative_columns(cat)
     with connect(s) as conn:
         cur = conn.cursor()
         wanted = set()
-        forbidden = cat.negative_columns()
         for d in decisions:
-            if d.granted and set(d.columns) & set(forbidden.get(d.table, [])):  # the engine refuses these
-                raise ValueError(f"{d.request_id}: granted columns on the negative list: {d.columns}")
-            if d.granted and d.request_id in requests:
-                p = provision_share(cur, requests[d.request_id], d, s)
+            if not d.granted or d.request_id not in requests:
+                continue
+            try:
+                created.append(_grant(cur, requests[d.request_id], d, cat, negatives, s))
                 wanted.add((f"share_{d.requester}", d.request_id))
-                created.append(p.view)
-        for schema, view in sorted(existing_share_views(cur, catalog) - wanted):
-            cur.execute(f'DROP VIEW IF EXISTS {catalog}."{identifier(schema)}"."{identifier(view)}"')
+            except Exception as exc:  # one bad grant never stops the others, nor the drops below
+                why = str(exc).removeprefix(f"{d.request_id}: ")
+                log.error("share %s not provisioned: %s", d.request_id, why)
+                failed.append(f"{d.request_id}: {why}")
+        for schema, view in sorted(existing_share_views(cur, writes) - wanted):
+            cur.execute(f'DROP VIEW IF EXISTS {writes}."{identifier(schema)}"."{identifier(view)}"')
             cur.fetchall()
-            dropped.append(f"{catalog}.{schema}.{view}")
+            dropped.append(f"{identifier(s.trino_catalog)}.{schema}.{view}")
     if trino_security.enabled(s):
-        trino_security.write_rules(s, sorted(cat.departments), cat.negative_columns())
-    return {"created": created, "dropped": dropped}
+        trino_security.write_rules(s, server.access(cat, s))
+    return {"created": created, "dropped": dropped, "failed": failed}

@@ -80,6 +80,25 @@ def keygen(department: str, keys_dir: Path, s: Settings | None = None) -> tuple[
     return private, public
 
 
+def publish_public_key(department: str, keys_dir: Path, s: Settings | None = None) -> Path:
+    """Put the department's public key (from its private key in this home, made if absent) into a catalog's
+    `keys_dir`: how one department's key pair serves several catalogs. Refuses to replace a different
+    public key already there."""
+    if not private_key_path(department, s).exists():
+        return keygen(department, keys_dir, s)[1]
+    public = public_key_path(department, keys_dir)
+    pem = (
+        load_private_key(department, s)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    if public.exists() and public.read_bytes() != pem:
+        raise SigningError(f"{public}: holds another key for {department}; not replaced")
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    public.write_bytes(pem)
+    return public
+
+
 def load_private_key(department: str, s: Settings | None = None) -> Ed25519PrivateKey:
     path = private_key_path(department, s)
     if not path.is_file():

@@ -6,15 +6,17 @@ of the contracts show up as column comments.
 
 from __future__ import annotations
 
+from infra import trino_security
 from infra.settings import Settings, settings
 from infra.trino_client import connect
 from schemas.contracts import identifier
 
 
 def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[str]:
-    """Register each (schema, table) not yet known to Trino; returns the names newly registered."""
+    """Register each (schema, table) not yet known to Trino; returns the names newly registered. Through the
+    platform's catalog: the one everybody reads is read-only in the connector."""
     s = s or settings()
-    catalog = identifier(s.trino_catalog)
+    catalog = identifier(trino_security.platform_catalog(s))
     added = []
     with connect(s) as conn:
         cur = conn.cursor()

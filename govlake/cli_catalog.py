@@ -85,10 +85,11 @@ def cmd_share(args: argparse.Namespace) -> int:
             "OVERDUE reviews (10 working days): "
             + ", ".join(f"{d.request_id} (due {d.due_date})" for d in overdue)
         )
-    for key in ("created", "dropped"):
+    for key in ("created", "dropped", "failed"):
         for view in views.get(key, []):
             print(f"view {key}: {view}")
-    return 1 if any(d.status in ("invalid", REVIEW_REFUSED) for d in decisions) else 0
+    failed = views.get("failed") or any(d.status in ("invalid", REVIEW_REFUSED) for d in decisions)
+    return 1 if failed else 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

