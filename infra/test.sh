@@ -10,6 +10,8 @@ cd "$ROOT"
 MYPY_FILES=(
   infra/settings.py schemas                               # the ground floor
   govlake/stages.py govlake/results.py govlake/pipeline.py govlake/gates.py govlake/runner.py # the stage layer
+  catalog/chain.py catalog/signing.py catalog/negative.py catalog/masks.py catalog/audit.py catalog/engine.py
+  infra/event_receiver.py infra/trino_security.py infra/trino_credentials.py                # the security path
 )
 failed=()
 .venv/bin/ruff check . || failed+=("ruff check")

@@ -11,6 +11,7 @@ import time
 import pytest
 import trino
 import yaml
+from trino_users import as_user, denied
 
 from catalog import audit, report, shares, signing
 from catalog.loader import load_catalog
@@ -75,19 +76,6 @@ REQUESTS = {
 }
 
 
-def as_user(user: str, statement: str) -> list[list]:
-    with connect(user=user) as conn:
-        cur = conn.cursor()
-        cur.execute(statement)
-        return cur.fetchall()
-
-
-def denied(user: str, statement: str) -> str:
-    with pytest.raises(trino.exceptions.TrinoQueryError) as err:
-        as_user(user, statement)
-    return str(err.value)
-
-
 @pytest.fixture(scope="module")
 def world(trino_server, tmp_path_factory):
     """Gold built in-process (one Spark session), the request files in a scratch catalog."""
@@ -125,7 +113,11 @@ def test_engine_decides_each_request_and_records_why(world, sql):
         "lake.share_civil_affairs.ca_dibao_verify",
         "lake.share_taxation.tax_short",
     ]
-    rows = sql("SELECT request_id, status, decided_by, legal_basis FROM lake.governance.share_decision")
+    rows = sql(
+        "SELECT request_id, status, decided_by, legal_basis FROM lake.governance.share_decision "
+        "WHERE contains(?, request_id)",
+        [list(REQUESTS)],
+    )
     assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
         (k, d.status, "engine") for k, d in decided.items()
     )

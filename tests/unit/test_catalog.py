@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from catalog_fixtures import share_request
 
 from catalog.engine import add_working_days, decide, decide_all
 from catalog.loader import CatalogError, load_catalog, load_request
-from catalog.models import ShareRequest
 from catalog.negative import negative_columns
 from catalog.provision import gold_classification, mask, view_sql
 from catalog.report import build
@@ -22,18 +22,7 @@ CAT = load_catalog()
 TODAY = dt.date(2026, 11, 23)
 
 
-def request(**kw) -> ShareRequest:
-    body = {
-        "id": "r1",
-        "requester": "civil_affairs",
-        "resource": "GA-002",
-        "columns": ["resident_id", "name"],
-        "purpose": "核验",
-        "legal_basis": "《社会救助暂行办法》第十一条",
-        "submitted": "2026-11-20",
-        "expires": "2027-01-31",
-    }
-    return ShareRequest.model_validate(body | kw)
+request = share_request
 
 
 def test_demo_catalog_is_valid_and_sizable():

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from catalog_fixtures import share_request
+
 from catalog.masks import (
     GoldTable,
     case,
@@ -25,17 +27,7 @@ PERSON = TABLES["population_person"]
 
 
 def request(**kw) -> ShareRequest:
-    body = {
-        "id": "r1",
-        "requester": "civil_affairs",
-        "resource": "GA-001",
-        "columns": ["resident_id", "name"],
-        "purpose": "核验",
-        "legal_basis": "《社会救助暂行办法》第十一条",
-        "submitted": "2026-11-20",
-        "expires": "2027-01-31",
-    }
-    return ShareRequest.model_validate(body | kw)
+    return share_request(**{"resource": "GA-001", **kw})
 
 
 def test_the_id_mask_hides_birth_date_sequence_and_check_digit():
