@@ -6,9 +6,9 @@ the item's own department's feeds that declares the item (same column name, or l
 name — an item whose resource is not mounted yet is still caught); (3) a golden library's attribute whose
 authoritative feed column is tainted ("one number, one source" copies the value); (4) a theme column whose
 select expression reads a tainted column, and every column of a theme that filters or joins on one (the
-rows it keeps would reveal the value). A theme's lineage is read from its SQL by a small conservative
-reader: a subquery counts as one source, and a select list it cannot pair with the declared columns
-taints them all once the SQL reads anything tainted.
+rows it keeps would reveal the value). A theme's lineage is read from its SQL's parse tree (sqlglot, Spark
+SQL) by a conservative reader: a subquery counts as one source, and a select list it cannot pair with the
+declared columns taints them all once the SQL reads anything tainted.
 
 Used by the share engine and provisioning (never a negative column in a view) and by the Trino rules
 (catalog.server: a column mask that fails with the item and its legal basis).
@@ -16,7 +16,13 @@ Used by the share engine and provisioning (never a negative column in a view) an
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import NamedTuple
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from catalog.loader import Catalog
 from catalog.models import NegativeItem
@@ -24,17 +30,6 @@ from schemas.contracts import FeedContract, load_contracts
 from schemas.libraries import Library, ThemeTable, load_libraries
 
 Negatives = dict[str, dict[str, NegativeItem]]  # gold table → column → the item its value derives from
-
-_STRING = re.compile(r"'(?:[^']|'')*'")
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_]*)\s*\.\s*([a-z_][a-z0-9_]*|\*)")
-_WORD = re.compile(r"(?<![.\w])([a-z_][a-z0-9_]*)\b(?!\s*[.(])")
-_RELATION = re.compile(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)(?:\s+(?:as\s+)?([a-z_][a-z0-9_]*))?")
-_NOT_ALIAS = {"on", "left", "right", "inner", "outer", "full", "cross", "join", "where", "group", "order"}
-_NOT_ALIAS |= {"having", "limit", "union", "natural", "using", "lateral", "window"}
-_KEYWORDS = {"as", "case", "when", "then", "else", "end", "and", "or", "not", "null", "is", "in", "like"}
-_KEYWORDS |= {"between", "distinct", "true", "false", "int", "integer", "bigint", "varchar", "double", "date"}
-_KEYWORDS |= {"decimal", "boolean", "string", "interval", "over", "partition", "by", "asc", "desc", "from"}
 
 
 def label_base(label: str) -> str:
@@ -92,126 +87,167 @@ def negative_columns(
     return out
 
 
-def _subqueries(sql: str) -> tuple[str, list[str]]:
-    """The SQL with each top-level `(SELECT …)` replaced by `__sub<i>`, and the bodies."""
-    bodies: list[str] = []
-    out, i = [], 0
-    while i < len(sql):
-        if sql[i] == "(" and re.match(r"\(\s*(select|with)\b", sql[i:]):
-            depth, j = 0, i
-            while j < len(sql):
-                depth += {"(": 1, ")": -1}.get(sql[j], 0)
-                if depth == 0:
-                    break
-                j += 1
-            bodies.append(sql[i + 1 : j])
-            out.append(f" __sub{len(bodies) - 1} ")
-            i = j + 1
-            continue
-        out.append(sql[i])
-        i += 1
-    return "".join(out), bodies
+_Output = tuple[str, NegativeItem | None]  # an output column's name, and the negative item it reads
 
 
-def _split_top(text: str, sep: str = ",") -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return [*parts, text[start:]]
+class _Outputs(NamedTuple):
+    """What a source yields: its output columns in order (a gold table: only its negative ones), and the item
+    every one of them reveals (a filter or join on it, or a select list that cannot be followed)."""
+
+    columns: tuple[_Output, ...]
+    every: NegativeItem | None = None
+
+    def read(self, column: str) -> NegativeItem | None:
+        """The item that reading `column` (`*`: any column) of this source reveals."""
+        if self.every or column != "*":
+            return self.every or dict(self.columns).get(column)
+        return next((n for _, n in self.columns if n), None)
 
 
-def _select_list(flat: str) -> tuple[str, str]:
-    """(the main select list, the rest) of a subquery-free SQL text."""
-    start = re.search(r"\bselect\b", flat)
-    if not start:
-        return "", flat
-    depth = 0
-    for m in re.finditer(r"[()]|\bfrom\b", flat[start.end() :]):
-        depth += {"(": 1, ")": -1}.get(m.group(), 0)
-        if m.group() == "from" and depth == 0:
-            cut = start.end() + m.start()
-            return flat[start.end() : cut], flat[: start.start()] + flat[cut:]
-    return flat[start.end() :], flat[: start.start()]
+Sources = dict[str, _Outputs]  # alias (or table name) → what it yields
 
 
-_ALIAS = re.compile(r"\s+as\s+([a-z_][a-z0-9_]*)\s*$")
-_STAR = re.compile(r"(?:[a-z_][a-z0-9_]*\s*\.\s*)?\*")
-Outputs = tuple[dict[str, NegativeItem], NegativeItem | None]  # tainted output columns; or all of them
+class _Scope(NamedTuple):
+    sources: Sources  # of the query being read ("": its select list's aliases, which Spark lets it name)
+    outer: Sources  # of the queries around it (a correlated subquery reads them)
+    ctes: Sources  # the WITH queries it can name
+
+    def named(self, columns: list[_Output]) -> _Scope:
+        """This scope with the select list's aliases so far."""
+        return self._replace(sources={**self.sources, "": _Outputs(tuple(columns))})
 
 
-def _output_name(expr: str, position: int) -> str | None:
-    """The name a select item is known by outside its query (None: `*`, every column)."""
-    if _STAR.fullmatch(expr):
+@functools.cache
+def _parse(sql: str) -> exp.Query | None:
+    """The theme's SQL as a tree (Spark SQL, as jobs/theme.py runs it); None if it is no single query."""
+    try:
+        tree = sqlglot.parse_one(sql, read="spark")
+    except SqlglotError:
         return None
-    alias = _ALIAS.search(expr)
-    bare = re.fullmatch(r"(?:[a-z_][a-z0-9_]*\s*\.\s*)?([a-z_][a-z0-9_]*)", expr)
-    return alias.group(1) if alias else bare.group(1) if bare else f"_col{position}"
+    return tree if isinstance(tree, exp.Query) else None
+
+
+def _parts(node: exp.Expr, skip: set[str]) -> list[exp.Expr]:
+    """`node`'s children outside the argument names `skip`."""
+    values = [v for k, v in node.args.items() if k not in skip]
+    return [e for v in values for e in (v if isinstance(v, list) else [v]) if isinstance(e, exp.Expr)]
+
+
+def _ordinals(node: exp.Select) -> list[int]:
+    """The select items that `GROUP BY 1` and `ORDER BY 2` name by position (from 0)."""
+    group, order = node.args.get("group"), node.args.get("order")
+    keys = [*(group.expressions if group else []), *(o.this for o in (order.expressions if order else []))]
+    return [int(k.name) - 1 for k in keys if isinstance(k, exp.Literal) and k.is_int]
 
 
 class _Reader:
-    """Resolves the column references of one query against the tainted columns of the tables it reads; a
-    subquery (or WITH query) is read the same way, into its own tainted output columns."""
+    """Follows one theme's parse tree to the tainted columns of the tables it reads; a subquery (or WITH
+    query) is read the same way, into its own outputs, and counts as one source."""
 
-    def __init__(self, sql: str, negatives: Negatives, cleaned: bool = False) -> None:
-        clean = sql if cleaned else _COMMENT.sub(" ", _STRING.sub("''", sql)).lower()
-        self.flat, bodies = _subqueries(clean)
+    def __init__(self, negatives: Negatives) -> None:
         self.negatives = negatives
-        self.aliases: dict[str, str] = {}
-        for cte, sub in re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s+(__sub\d+)", self.flat):
-            self.aliases[cte] = sub
-        for name, alias in _RELATION.findall(self.flat):
-            target = self.aliases.get(name, name)
-            self.aliases[name] = target
-            if alias and alias not in _NOT_ALIAS:
-                self.aliases[alias] = target
-        self.subs = {f"__sub{i}": _Reader(b, negatives, True).outputs() for i, b in enumerate(bodies)}
-        self.select, self.rest = _select_list(self.flat)
-        self.items = [e.strip() for e in _split_top(self.select)]
 
-    def outputs(self) -> Outputs:
-        """This query's tainted output columns, or the item tainting all of them: a filter or join on a
-        negative item reveals it in every row kept, and `*` cannot be followed column by column."""
-        implicit = self.item(self.rest)
-        names = [_output_name(e, i) for i, e in enumerate(self.items)]
-        if implicit or None in names:
-            return {}, implicit or self.item(self.flat)
-        found = {name: self.item(_ALIAS.sub("", e)) for name, e in zip(names, self.items, strict=True)}
-        return {n: item for n, item in found.items() if n and item}, None
+    def table(self, name: str) -> _Outputs:
+        return _Outputs(tuple(self.negatives.get(name, {}).items()))
 
-    def item(self, expr: str) -> NegativeItem | None:
-        """The negative item `expr` reads, if any (qualified, `*` and bare references)."""
-        for alias, column in _QUALIFIED.findall(expr):
-            found = self._in(self.aliases.get(alias, alias), column)
-            if found:
-                return found
-        targets = set(self.aliases.values())
-        for word in set(_WORD.findall(expr)) - _KEYWORDS:
-            found = next((n for t in targets if (n := self._in(t, word))), None)
+    def query(self, node: exp.Expr, outer: Sources, ctes: Sources) -> _Outputs:
+        """A query's outputs; a set operation (UNION …) cannot be followed column by column."""
+        if isinstance(node, exp.Subquery):
+            return self.query(node.this, outer, ctes)
+        for cte in node.ctes if isinstance(node, exp.Query) else []:  # each may read the ones before it
+            ctes = ctes | {cte.alias.lower(): self.renamed(self.query(cte.this, outer, ctes), cte)}
+        if isinstance(node, exp.Select):
+            return self.select(node, outer, ctes)
+        if isinstance(node, exp.SetOperation):
+            sides = (self.query(node.left, outer, ctes), self.query(node.right, outer, ctes))
+            return _Outputs((), next((n for side in sides if (n := side.read("*"))), None))
+        return _Outputs((), self.reads(node, _Scope({}, outer, ctes)))  # VALUES and the like
+
+    def select(self, node: exp.Select, outer: Sources, ctes: Sources) -> _Outputs:
+        """A SELECT's outputs: whatever it keeps rows by (WHERE, JOIN ON/USING, GROUP BY, HAVING, ORDER BY,
+        LATERAL VIEW …) reveals its items in every row kept, and `*` cannot be followed column by column."""
+        joins: list[exp.Join] = node.args.get("joins") or []
+        scope = _Scope(self.sources([node.args.get("from_"), *joins], outer, ctes), outer, ctes)
+        columns: list[_Output] = []
+        for i, item in enumerate(node.expressions):  # an item may name an earlier one's alias
+            columns.append((item.output_name.lower() or f"_col{i}", self.reads(item, scope.named(columns))))
+        kept = _parts(node, {"expressions", "with_", "from_", "joins"})
+        kept += [part for join in joins for part in _parts(join, {"this"})]
+        named = scope.named(columns)
+        every = next((n for part in kept if (n := self.reads(part, named))), None)
+        by_position = (columns[i][1] for i in _ordinals(node) if 0 <= i < len(columns))
+        every = every or next((n for n in by_position if n), None)
+        if every or node.is_star:
+            return _Outputs((), every or self.reads(node, named))
+        return _Outputs(tuple(columns))
+
+    def sources(self, relations: list[exp.Expr | None], outer: Sources, ctes: Sources) -> Sources:
+        """alias → what each FROM and JOIN relation yields."""
+        out: Sources = {}
+        for relation in relations:
+            source = relation.this if relation else None
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                name = source.name.lower()
+                found = ctes[name] if name in ctes and not source.db else self.table(name)
+            elif isinstance(source, exp.Subquery):
+                found = self.query(source, outer, ctes)
+            elif source:  # a table function, VALUES, LATERAL (…): all it yields, if it reads anything
+                found = _Outputs((), self.reads(source, _Scope(out, outer, ctes)))
+            else:
+                continue
+            out[source.alias_or_name.lower() or f"#{len(out)}"] = self.renamed(found, source)
+        return out
+
+    def renamed(self, found: _Outputs, source: exp.Expr) -> _Outputs:
+        """`found` under the column names an alias gives (`AS x(a, b)`; positional, so all for a table)."""
+        names = [c.lower() for c in source.alias_column_names]
+        if not names:
+            return found
+        if isinstance(source, exp.Table) or found.every or len(names) != len(found.columns):
+            return _Outputs((), found.read("*"))
+        return _Outputs(tuple((name, n) for name, (_, n) in zip(names, found.columns, strict=True)))
+
+    def reads(self, node: exp.Expr, scope: _Scope) -> NegativeItem | None:
+        """The first negative item `node` reads: a column, a `*`, the outputs of a subquery within it."""
+        inner = {**scope.outer, **scope.sources}
+        for n in node.walk(prune=lambda n: n is not node and isinstance(n, exp.Query)):
+            if n is not node and isinstance(n, exp.Query):
+                found = self.query(n, inner, scope.ctes).read("*")
+            elif isinstance(n, exp.Column):
+                found = self.column([p.name.lower() for p in n.parts], scope)
+            elif isinstance(n, exp.Identifier) and n.arg_key == "using":  # JOIN … USING (key)
+                found = self.column([n.name.lower()], scope)
+            elif isinstance(n, exp.Star) and isinstance(n.parent, exp.Select):
+                found = next((i for s in scope.sources.values() if (i := s.read("*"))), None)
+            else:
+                continue
             if found:
                 return found
         return None
 
-    def _in(self, source: str, column: str) -> NegativeItem | None:
-        tainted, everything = self.subs.get(source) or (self.negatives.get(source, {}), None)
-        if everything or column != "*":
-            return everything or tainted.get(column)
-        return next(iter(tainted.values()), None)
+    def column(self, parts: list[str], scope: _Scope) -> NegativeItem | None:
+        """What a column reference reads: `alias.column[.field]`; a bare `column[.field]` in any source
+        that has it; `[db.]table.column` of a gold table not named in FROM."""
+        visible = {**scope.outer, **scope.sources}
+        if len(parts) > 1 and parts[0] in visible:
+            return visible[parts[0]].read(parts[1])
+        bare = next((n for s in visible.values() if (n := s.read(parts[0]))), None)
+        return bare or (self.table(parts[-2]).read(parts[-1]) if len(parts) > 1 else None)
 
 
 def theme_negatives(theme: ThemeTable, negatives: Negatives) -> dict[str, NegativeItem]:
     """The theme's columns that derive from a tainted column of its sources (its select list pairs with
     the declared columns in order, as jobs/theme.py checks)."""
-    reader = _Reader(theme.sql, negatives)
     names = [c.name for c in theme.columns]
-    implicit = reader.item(reader.rest)  # a filter or join on a negative item reveals it in every row kept
-    if implicit or len(reader.items) != len(names) or any(_STAR.fullmatch(e) for e in reader.items):
-        found = implicit or reader.item(reader.flat)  # unreadable: all, if it reads anything tainted
+    tree = _parse(theme.sql)
+    if tree is None:  # no query the parser can read: all, if any of its sources has a negative column
+        found = next((n for table in theme.sources for n in negatives.get(table, {}).values()), None)
         return dict.fromkeys(names, found) if found else {}
-    pairs = zip(names, reader.items, strict=True)
-    return {name: n for name, expr in pairs if (n := reader.item(_ALIAS.sub("", expr)))}
+    out = _Reader(negatives).query(tree, {}, {})
+    if out.every or len(out.columns) != len(names):  # unreadable: all, if it reads anything tainted
+        found = out.read("*")
+        return dict.fromkeys(names, found) if found else {}
+    return {name: n for name, (_, n) in zip(names, out.columns, strict=True) if n}
 
 
 def message(n: NegativeItem, table: str, column: str) -> str:

@@ -69,6 +69,57 @@ def test_a_string_literal_or_comment_naming_the_column_is_not_a_read():
     assert theme_negatives(THEME.model_copy(update={"sql": sql, "columns": columns}), NEGATIVES) == {}
 
 
+JOIN_S = "FROM legal_person_base l LEFT JOIN legal_person_statistics s ON s.credit_code = l.credit_code"
+SUB_X = "JOIN (SELECT credit_code, revenue FROM legal_person_statistics) AS x(a, b) ON x.a = l.credit_code"
+
+
+@pytest.mark.parametrize(
+    ("sql", "tainted"),
+    [  # most of these the reader of SQL as text (regular expressions) got wrong; the parse tree does not
+        (  # an apostrophe in a comment opens no string: the read after it counts
+            f"SELECT l.credit_code, -- the count isn't shown\n s.revenue AS employees {JOIN_S}"
+            " WHERE l.status = '存续'",
+            {"employees"},
+        ),
+        (f"SELECT l.credit_code, x.b AS employees FROM legal_person_base l {SUB_X}", {"employees"}),
+        (f"SELECT l.credit_code, x.a AS employees FROM legal_person_base l {SUB_X}", set()),  # by position
+        (  # a CTE with a column list, read through an aliased derived table
+            "WITH w(code, total) AS (SELECT credit_code, revenue FROM legal_person_statistics)"
+            " SELECT l.credit_code, d.t AS employees FROM legal_person_base l"
+            " JOIN (SELECT code, total AS t FROM w) d ON d.code = l.credit_code",
+            {"employees"},
+        ),
+        (  # a subquery inside a subquery
+            "SELECT l.credit_code, (SELECT max(y.t) FROM (SELECT revenue AS t FROM legal_person_statistics)"
+            " y) AS employees FROM legal_person_base l",
+            {"employees"},
+        ),
+        (  # a correlated EXISTS filters on the item: every row kept reveals it
+            f"SELECT l.credit_code, s.employees {JOIN_S} WHERE EXISTS (SELECT 1 FROM legal_person_statistics"
+            " t WHERE t.credit_code = l.credit_code AND t.revenue > 5)",
+            {"credit_code", "employees"},
+        ),
+        (  # HAVING on a select alias that reads the item
+            f"SELECT l.credit_code, sum(s.revenue) AS employees {JOIN_S}"
+            " GROUP BY l.credit_code HAVING employees > 0",
+            {"credit_code", "employees"},
+        ),
+        (  # a join with a CTE that filters on the item
+            "WITH big AS (SELECT credit_code FROM legal_person_statistics WHERE revenue > 9)"
+            f" SELECT l.credit_code, s.employees {JOIN_S} JOIN big b ON b.credit_code = l.credit_code",
+            {"credit_code", "employees"},
+        ),
+        (f"SELECT l.credit_code, s.employees {JOIN_S} WHERE l.name <> 's.revenue' /* s.revenue */", set()),
+        ("SELECT l.credit_code, FROM WHERE", {"credit_code", "employees"}),  # unparsable: its sources decide
+    ],
+)
+def test_the_theme_sql_is_read_as_sql(sql, tainted):
+    columns = [c for c in THEME.columns if c.name in ("credit_code", "employees")]
+    found = theme_negatives(THEME.model_copy(update={"sql": sql, "columns": columns}), NEGATIVES)
+    assert set(found) == tainted
+    assert all(n.code == "FM-005" for n in found.values())
+
+
 def test_a_theme_reading_a_tainted_theme_is_tainted_too():
     libraries = dict(LIBRARIES)
     first = THEME.model_copy(update={"sql": THEME.sql.replace("s.employees", "s.revenue AS employees")})
