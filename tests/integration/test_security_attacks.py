@@ -27,6 +27,7 @@ from govlake import pipeline
 from infra import trino_security
 from infra.settings import settings
 from jobs import tables
+from jobs.publish import gold_struct
 from jobs.spark import get_spark
 from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
@@ -59,7 +60,9 @@ def _library_table() -> None:
         spark.read.format("delta").load(tables.path("gold", "population_person")).select(
             "resident_id", "name", "gender", "birth_date", "ethnicity", "admin_code", "address"
         ).write.format("delta").save(path)
-    register([("gold", "population_base")])
+    health = get_contract("health/health_record")  # its gold table holds an L4 column (blood_type)
+    tables.ensure(spark, "gold", health.target.table, gold_struct(health), health.target.title)
+    register([("gold", "population_base"), ("gold", health.target.table)])
 
 
 @pytest.fixture(scope="module")
@@ -528,6 +531,7 @@ def test_2_analysts_read_personal_data_masked_and_join_on_a_keyed_pseudonym(worl
     assert rows and all(re.fullmatch(r"[0-9A-F]{64}", r[0]) and r[0] not in raw for r in rows)
     assert all(re.fullmatch(r".\*+", r[1]) for r in rows)
     assert all(r[2] is None or re.fullmatch(r"1\d{2}\*{4}\d{4}", r[2]) for r in rows)
+    assert "Access Denied" in denied("analyst", "SELECT blood_type FROM lake.gold.population_health")  # L4
     join = (
         "SELECT count(*) FROM lake.gold.population_person p "
         "JOIN lake.gold.population_base b ON p.resident_id = b.resident_id"
