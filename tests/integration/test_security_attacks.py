@@ -23,7 +23,7 @@ from trino_users import as_user, denied
 
 from catalog import audit, shares, signing
 from catalog.trino_tables import register
-from govlake import pipeline
+from govlake import cli, pipeline
 from infra import trino_security
 from infra.settings import settings
 from jobs import tables
@@ -127,7 +127,7 @@ def test_4_the_event_receiver_refuses_forged_and_malformed_posts(world):
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
 
 
-def test_4_the_first_event_of_a_query_wins_and_the_trail_is_hash_chained(world, sql):
+def test_4_the_first_event_of_a_query_wins_and_the_trail_is_hash_chained(world, sql, capsys):
     as_user("civil_affairs", "SELECT 'read by civil_affairs'")
     deadline = time.monotonic() + 30
     while True:
@@ -153,19 +153,15 @@ def test_4_the_first_event_of_a_query_wins_and_the_trail_is_hash_chained(world, 
     assert sql("SELECT user_name FROM lake.governance.access_log WHERE query_id = ?", [qid]) == [
         ["civil_affairs"]
     ]
-    verify = subprocess.run(
-        [sys.executable, "-m", "govlake.cli", "audit", "verify"], capture_output=True, text=True, check=False
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert cli.main(["audit", "verify"]) == 0, capsys.readouterr().out  # the CLI, in this process's Spark
     spark = get_spark()
     spark.sql(
         f"UPDATE delta.`{tables.path('governance', 'access_log')}` SET user_name = 'nobody' "
         f"WHERE query_id = '{qid}'"
     )
-    verify = subprocess.run(
-        [sys.executable, "-m", "govlake.cli", "audit", "verify"], capture_output=True, text=True, check=False
-    )
-    assert verify.returncode == 1 and qid in verify.stdout + verify.stderr
+    capsys.readouterr()
+    assert cli.main(["audit", "verify"]) == 1
+    assert qid in capsys.readouterr().out
     spark.sql(
         f"UPDATE delta.`{tables.path('governance', 'access_log')}` SET user_name = 'civil_affairs' "
         f"WHERE query_id = '{qid}'"
@@ -348,7 +344,7 @@ def test_3_an_edited_request_is_pending_again_and_the_latest_valid_review_wins(w
 # ---- 7. expiry is enforced by the engine, every request on its own ---------------------------------
 
 
-def test_7_an_expired_grant_shows_no_rows_even_before_the_engine_runs_again(world):
+def test_7_an_expired_grant_shows_no_rows_even_before_the_engine_runs_again(world, capsys):
     yesterday = TODAY - dt.timedelta(days=1)
     write_request(
         world,
@@ -382,13 +378,9 @@ def test_7_an_expired_grant_shows_no_rows_even_before_the_engine_runs_again(worl
     assert "lake.share_taxation.tax_lapsed" in views["created"]
     assert any("tax_broken" in f for f in views.get("failed", [])), views
     assert as_user("taxation", "SELECT count(*) FROM lake.share_taxation.tax_lapsed") == [[0]]
-    rc = subprocess.run(
-        [sys.executable, "-m", "govlake.cli", "share", "provision", "--today", "2020-01-01"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert rc.returncode == 2 and "clock back" in rc.stdout + rc.stderr
+    capsys.readouterr()
+    assert cli.main(["share", "provision", "--today", "2020-01-01"]) == 2
+    assert "clock back" in capsys.readouterr().err
 
 
 # ---- 8. hostile deliveries -------------------------------------------------------------------------
