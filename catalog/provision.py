@@ -88,20 +88,17 @@ ON_PROVISIONED: list[Callable[[Provisioned], None]] = [emit_lineage]
 
 
 def provision_share(
-    cur: Cursor, req: ShareRequest, decision: Decision, s: Settings, negatives: Negatives | None = None
+    cur: Cursor, req: ShareRequest, decision: Decision, s: Settings, gold: GoldTable
 ) -> Provisioned:
-    """Create (or replace) one share view, then call the ON_PROVISIONED hooks with what was done."""
+    """Create (or replace) one share view over `gold` (the table's classified columns), then call the
+    ON_PROVISIONED hooks with what was done."""
     catalog, writes = identifier(s.trino_catalog), identifier(trino_security.platform_catalog(s))
-    tainted = {c: n for c, n in (negatives or {}).get(decision.table, {}).items() if c in req.columns}
-    if tainted:  # the engine refuses these; never in a view, whatever the decision says
-        raise ValueError(f"{req.id}: columns on the negative list: {', '.join(sorted(tainted))}")
     schema = f"share_{identifier(req.requester)}"
     cur.execute(
         f'CREATE SCHEMA IF NOT EXISTS {writes}."{schema}" '
         f"WITH (location = '{s.trino_warehouse_uri.rstrip('/')}/{schema}')"
     )
     cur.fetchall()
-    gold = gold_tables().get(decision.table, GoldTable({}))
     cur.execute(view_sql(req, decision.table, writes, gold, catalog))
     cur.fetchall()
     done = Provisioned(
@@ -124,12 +121,18 @@ def existing_share_views(cur: Cursor, catalog: str) -> set[tuple[str, str]]:
 
 
 def _grant(
-    cur: Cursor, req: ShareRequest, d: Decision, cat: Catalog, negatives: Negatives, s: Settings
+    cur: Cursor,
+    req: ShareRequest,
+    d: Decision,
+    cat: Catalog,
+    negatives: Negatives,
+    gold: dict[str, GoldTable],
+    s: Settings,
 ) -> str:
     basis = refusal(cat, d.table, req.columns, d.resource or None, negatives)
-    if basis:
+    if basis:  # the engine refuses these; never in a view, whatever the decision says
         raise ValueError(f"{d.request_id}: granted columns on the negative list: {basis}")
-    return provision_share(cur, req, d, s, negatives).view
+    return provision_share(cur, req, d, s, gold.get(d.table, GoldTable({}))).view
 
 
 def provision(
@@ -143,7 +146,7 @@ def provision(
     s = s or settings()
     writes = identifier(trino_security.platform_catalog(s))
     created, dropped, failed = [], [], []
-    negatives = negative_columns(cat)
+    negatives, gold = negative_columns(cat), gold_tables()  # the contracts read once per run
     with connect(s) as conn:
         cur = conn.cursor()
         wanted = set()
@@ -151,7 +154,7 @@ def provision(
             if not d.granted or d.request_id not in requests:
                 continue
             try:
-                created.append(_grant(cur, requests[d.request_id], d, cat, negatives, s))
+                created.append(_grant(cur, requests[d.request_id], d, cat, negatives, gold, s))
                 wanted.add((f"share_{d.requester}", d.request_id))
             except Exception as exc:  # one bad grant never stops the others, nor the drops below
                 why = str(exc).removeprefix(f"{d.request_id}: ")
