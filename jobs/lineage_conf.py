@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, Settings, task_handoff
 from schemas.datasets import JOB_NAMESPACE
@@ -11,7 +12,7 @@ from schemas.datasets import JOB_NAMESPACE
 LISTENER = "io.openlineage.spark.agent.OpenLineageSparkListener"
 
 
-def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
+def spark_lineage_conf(s: Settings, app_name: str, location: Path | None = None) -> dict[str, str]:
     """Listener configuration, or nothing when lineage capture is off (GOVLAKE_LINEAGE=0)."""
     if not s.lineage:
         return {}
@@ -26,19 +27,19 @@ def spark_lineage_conf(s: Settings, app_name: str) -> dict[str, str]:
         "spark.openlineage.facets.spark_unknown.disabled": "true",
         "spark.openlineage.facets.debug.disabled": "true",
     }
-    if s.lineage_url:
+    if s.lineage_url and location is None:
         conf |= {
             "spark.openlineage.transport.type": "http",
             "spark.openlineage.transport.url": s.lineage_url,
             "spark.openlineage.transport.endpoint": "/api/v1/lineage",
         }
-    else:
-        folder = s.lineage_dir / "spark"
-        folder.mkdir(parents=True, exist_ok=True)
+    else:  # to a file; the shared engine hands its file's events on to the tasks (lineage.reparent)
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+        location = location or s.lineage_dir / "spark" / f"{stamp}-{os.getpid()}.jsonl"
+        location.parent.mkdir(parents=True, exist_ok=True)
         conf |= {
             "spark.openlineage.transport.type": "file",
-            "spark.openlineage.transport.location": str(folder / f"{stamp}-{os.getpid()}.jsonl"),
+            "spark.openlineage.transport.location": str(location),
         }
     parent = _from_env(LINEAGE_PARENT_ENV, "spark.openlineage.parent")
     if parent:

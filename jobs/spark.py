@@ -41,8 +41,9 @@ def jars_resolved(s: Settings) -> bool:
     return all(Path(j.removeprefix("file://")).exists() for j in listing.read_text().strip().split(","))
 
 
-def get_spark(app_name: str = "govlake") -> SparkSession:
-    """A process-wide Spark session with Delta; jars come from the set-up's cache (no resolution at start)."""
+def get_spark(app_name: str = "govlake", lineage_file: Path | None = None) -> SparkSession:
+    """A process-wide Spark session with Delta; jars come from the set-up's cache (no resolution at start).
+    `lineage_file`: where the OpenLineage listener writes (default: a new file under the lineage folder)."""
     global _session
     if _session is not None and _session.sparkContext._jsc is not None:
         return _session
@@ -82,7 +83,8 @@ def get_spark(app_name: str = "govlake") -> SparkSession:
             str(s.delta_snapshot_partitions),
         )
     )
-    for key, value in spark_lineage_conf(s, app_name).items():  # OpenLineage listener, if enabled
+    # OpenLineage listener, if enabled
+    for key, value in spark_lineage_conf(s, app_name, lineage_file).items():
         builder = builder.config(key, value)
     classpath = _resolved_jars(s)
     if jars_resolved(s):
