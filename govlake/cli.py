@@ -15,12 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog.server import configure_trino, start_trino
-from govlake import airflow_runner
+from govlake import airflow_runner, engine_client
 from govlake.cli_catalog import add_commands as add_catalog
 from govlake.cli_errors import run
 from govlake.cli_lineage import register_commands as add_lineage
 from govlake.cli_province import add_province_commands
 from govlake.cli_quality import register as add_quality
+from govlake.engine_protocol import engine_files
 from infra import trino, trino_security
 from infra.settings import settings
 from infra.trino_client import connect
@@ -72,6 +73,22 @@ def cmd_trino(args: argparse.Namespace) -> int:
         info = trino.server_info(s)
         print(json.dumps(info) if info else f"trino not running on port {s.trino_port}")
         return 0 if info else 1
+    return 0
+
+
+def cmd_spark(args: argparse.Namespace) -> int:
+    s = settings()
+    if args.action == "start":
+        t0 = time.monotonic()
+        up = engine_client.start(s)
+        print(f"spark engine {up['app_id']} (pid {up['pid']}, {up['master']}) ready in "
+              f"{time.monotonic() - t0:.1f}s; log: {up['log']}")  # fmt: skip
+    elif args.action == "stop":
+        print("spark engine stopped" if engine_client.stop(s) else "no spark engine was running")
+    else:
+        up = engine_client.status(s)
+        print(json.dumps(up) if up else f"spark engine not running (log: {engine_files(s).log})")
+        return 0 if up else 1
     return 0
 
 
@@ -132,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("setup", cmd_setup, "install Trino, the Spark jars and Airflow's metadata DB (idempotent, cached)")
     t = add("trino", cmd_trino, "start, stop or check the embedded Trino server")
     t.add_argument("action", choices=["start", "stop", "status"])
+    e = add("spark", cmd_spark, "start, stop or check the shared Spark engine Airflow tasks run on")
+    e.add_argument("action", choices=["start", "stop", "status"])
     r = add("run", cmd_run, "run a feed's DAG through Airflow for one batch")
     r.add_argument("feed", help="<department>/<feed>, e.g. public_security/household_register")
     r.add_argument("--batch", default=None, help="batch id (default: the latest landing folder)")

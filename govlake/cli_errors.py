@@ -22,6 +22,7 @@ from pyspark.errors import PySparkException
 from trino import exceptions as trino_errors
 
 from catalog.loader import CatalogError
+from govlake.engine_client import EngineError
 from infra import trino
 from infra.event_receiver import ReceiverError
 from infra.settings import Settings, settings
@@ -177,7 +178,7 @@ KNOWN: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Words]
     (trino_errors.HttpError, _http),
     (trino_errors.TrinoQueryError, _query),
     ((requests.exceptions.RequestException, urllib3.exceptions.HTTPError), _unreachable),
-    ((trino.TrinoError, ReceiverError), lambda e, c: str(e)),
+    ((trino.TrinoError, ReceiverError, EngineError), lambda e, c: str(e)),
     (PySparkException, _spark),
     (Py4JError, _py4j),
     (

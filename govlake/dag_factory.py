@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
+from govlake import engine_client
 from govlake.lineage_airflow import link_spark, link_task
 from govlake.results import BatchState
 from govlake.stages import STAGES, Stage
@@ -43,7 +44,8 @@ def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
             current = BatchState(feed=feed, batch_id=(params or {}).get("batch_id"))
         else:
             current = BatchState.model_validate(state)
-        return stage.run(current).model_dump(mode="json")
+        work = {"stage": stage.name, "state": current.model_dump(mode="json")}
+        return engine_client.call("stage", work, lambda: stage.run(current).model_dump(mode="json"))
 
     run.__name__ = stage.name
     link = link_spark if stage.own_spark_session else link_task

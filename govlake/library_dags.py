@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, dag, task
 
+from govlake import engine_client
 from govlake.dag_factory import asset
 from schemas.contracts import load_contracts
 from schemas.datasets import GOLD, Table
@@ -45,23 +46,34 @@ def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
     def _library() -> None:
         @task(outlets=[_gold(lib.table)])
         def build(params: dict[str, Any] | None = None) -> dict[str, Any]:
-            from govlake import province  # lazy: task body (Spark, the library jobs)
-
             batch = (params or {}).get("batch_id") or dt.date.today().strftime("%Y%m%d")
-            result = province.build_one(load_libraries()[lib.table], batch)
-            if lib.kind == "golden":
-                result = result.model_copy(update={"feedback": province.write_feedback_report(batch)})
-            return result.model_dump(mode="json")
+            work = {"table": lib.table, "batch": batch}
+            return engine_client.call("library", work, lambda: build_here(lib.table, batch))
 
         @task
         def trino(summary: dict[str, Any]) -> dict[str, Any]:
-            from govlake import province  # lazy: task body
-
-            return {**summary, "registered": province.register_all()}
+            return {**summary, **engine_client.call("register_all", {}, register_here)}
 
         trino(build())
 
     return _library()
+
+
+def build_here(table: str, batch: str) -> dict[str, Any]:
+    """A library's build in this process: the table, and for a golden library the feedback report."""
+    from govlake import province  # lazy: task body (Spark, the library jobs)
+
+    lib = load_libraries()[table]
+    result = province.build_one(lib, batch)
+    if lib.kind == "golden":
+        result = result.model_copy(update={"feedback": province.write_feedback_report(batch)})
+    return result.model_dump(mode="json")
+
+
+def register_here() -> dict[str, Any]:
+    from govlake import province  # lazy: task body
+
+    return {"registered": province.register_all()}
 
 
 def build_library_dags() -> dict[str, DAG]:

@@ -31,8 +31,10 @@ from schemas.contracts import FeedContract, batch_id, get_contract
 from schemas.datasets import GOVERNANCE, Table, feed_tables
 
 # A refined batch's checked rows, cached for the quality gate of the same process (the local runner, or
-# `airflow dags test`); released by the gate, or by gold if no gate ran.
+# `airflow dags test`, the shared engine); released by the gate, or by gold if no gate ran. A long-lived
+# engine keeps at most REFINED_KEPT, releasing the oldest (a run that stopped before its gate).
 _refined: dict[tuple[str, str], Refined] = {}
+REFINED_KEPT = 4
 
 
 def latest_batch(contract: FeedContract) -> str:
@@ -137,6 +139,8 @@ def silver(state: BatchState) -> BatchState:
     refined = refine(get_spark(), contract, batch)
     r = refined.result
     _refined[(contract.key, batch)] = refined
+    while len(_refined) > REFINED_KEPT:
+        release_refined(*next(iter(_refined)))
     reasons = ", ".join(f"{k}={v}" for k, v in sorted(r.reasons.items()))
     counts = {"rows_in": r.rows_in, "rows_out": r.silver, "quarantined": r.quarantined}
     log_stage(contract, batch, "silver", "ok", started, message=reasons, **counts)

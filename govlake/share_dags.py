@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.sdk import DAG, dag, task
 
+from govlake import engine_client
+
 DAG_ID = "share_expiry"
 SCHEDULE = "@daily"
 
@@ -33,17 +35,24 @@ def share_expiry_dag() -> DAG:
     def _share_expiry() -> None:
         @task
         def share_engine() -> dict[str, Any]:
-            from catalog import shares  # lazy: task body (Spark, Trino)
-
-            decisions, recorded, views = shares.run(dt.date.today())
-            statuses: dict[str, int] = {}
-            for d in decisions:
-                statuses[d.status] = statuses.get(d.status, 0) + 1
-            return {"statuses": statuses, "recorded": len(recorded), **views}
+            today = dt.date.today()
+            work = {"today": today.isoformat()}
+            return engine_client.call("share_expiry", work, lambda: share_expiry_here(today))
 
         share_engine()
 
     return _share_expiry()
+
+
+def share_expiry_here(today: dt.date) -> dict[str, Any]:
+    """Decide, record and provision in this process; counts of decisions by status, records, views."""
+    from catalog import shares  # lazy: task body (Spark, Trino)
+
+    decisions, recorded, views = shares.run(today)
+    statuses: dict[str, int] = {}
+    for d in decisions:
+        statuses[d.status] = statuses.get(d.status, 0) + 1
+    return {"statuses": statuses, "recorded": len(recorded), **views}
 
 
 def build_share_dags() -> dict[str, DAG]:

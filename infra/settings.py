@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[2]", description="Spark master URL (local[N], spark://…, yarn)")
     spark_driver_memory: str = Field("4g", description="Spark driver heap")
     spark_java_home: Path | None = Field(None, description="Java for Spark (default: JAVA_HOME, PATH)")
+    spark_engine: Literal["auto", "shared", "local"] = Field(
+        "auto",
+        description="Airflow tasks run on the shared Spark engine if it runs (auto), only there (shared), "
+        "or each in a Spark of its own (local)",
+    )
     shuffle_partitions: int = Field(8, gt=0, description="spark.sql.shuffle.partitions")
     delta_snapshot_partitions: int = Field(2, gt=0, description="Delta log replay partitions")
     warehouse_uri: str = Field("", description="where Spark writes tables (default: file:<home>/warehouse)")
@@ -96,6 +101,10 @@ class Settings(BaseSettings):
     @property
     def trino_dir(self) -> Path:
         return self.home / "trino"
+
+    @property
+    def engine_dir(self) -> Path:
+        return self.home / "engine"
 
     @property
     def lineage_dir(self) -> Path:

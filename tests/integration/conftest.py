@@ -11,6 +11,18 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def spark_engine():
+    """The shared Spark engine the session's Airflow tasks run on (GOVLAKE_SPARK_ENGINE=auto), as in
+    production; in-process tests keep a Spark of their own."""
+    from govlake import engine_client
+
+    s = settings()
+    up = engine_client.start(s)
+    yield up
+    engine_client.stop(s)
+
+
 @pytest.fixture(scope="session")
 def trino_server():
     """One real Trino server for the test session, over the test installation's warehouse."""

@@ -8,7 +8,9 @@ from collections import Counter
 
 import pytest
 
+from govlake import engine_client
 from govlake.airflow_runner import run_dag
+from govlake.stages import STAGES
 from infra.settings import settings
 from schemas.contracts import get_contract
 from tools.synthetic.household import population, write_delivery
@@ -35,8 +37,12 @@ def one(sql, statement: str, params: list | None = None):
 @pytest.fixture(scope="module")
 def day1(trino_server):
     people, delivery = deliver(DAY1)
+    before = engine_client.status()
     result = run(DAY1)
     assert result.state == "success", result.output[-4000:]
+    after = engine_client.status()
+    assert before and after and after["pid"] == before["pid"]  # every stage on the one shared engine
+    assert after["served"] - before["served"] == len(STAGES) and after["failed"] == before["failed"]
     return people, delivery
 
 
