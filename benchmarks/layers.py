@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,10 @@ def child(variant: str, delivery: Path) -> dict[str, Any]:
 class TreePeak(threading.Thread):
     """The peak summed RSS of a process and all its descendants, sampled until `stop()`."""
 
-    def __init__(self, pid: int, every: float = 0.05) -> None:
+    def __init__(self, pid: int, every: float = 0.05, skip: Callable[[str], bool] | None = None) -> None:
         super().__init__(daemon=True)
         self.root, self.every, self.peak = psutil.Process(pid), every, 0
+        self.skip = skip  # processes left out, by their command line (e.g. a Trino server)
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -109,7 +111,8 @@ class TreePeak(threading.Thread):
             rss = 0
             for p in procs:
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    rss += p.memory_info().rss
+                    if self.skip is None or not self.skip(" ".join(p.cmdline())):
+                        rss += p.memory_info().rss
             self.peak = max(self.peak, rss)
 
     def stop(self) -> int:
