@@ -34,7 +34,7 @@ from catalog.masks import (
     year_only,
 )
 from catalog.negative import Negatives, fail_mask, negative_columns
-from infra import trino, trino_security
+from infra import trino, trino_cluster, trino_security
 from infra.settings import Settings, settings
 from infra.trino_client import connect
 from infra.trino_security import Access, ColumnRule
@@ -186,9 +186,20 @@ def register_key_table(s: Settings) -> None:
 def start_trino(s: Settings) -> None:
     if trino_security.enabled(s):
         write_key_table(s)
-    trino.start(s, access(s=s))
+    if s.trino_workers and s.manage_trino:  # the coordinator, then its workers (infra.trino_cluster)
+        trino_cluster.start(s, access(s=s), s.trino_workers)
+    else:
+        trino.start(s, access(s=s))
     if trino_security.enabled(s) and s.manage_trino:
         register_key_table(s)
+
+
+def stop_trino(s: Settings) -> None:
+    """The workers (if any), then the coordinator."""
+    if s.trino_workers:
+        trino_cluster.stop(s, s.trino_workers)
+    else:
+        trino.stop(s)
 
 
 def configure_trino(s: Settings) -> None:

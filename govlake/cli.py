@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from catalog.server import configure_trino, start_trino
+from catalog.server import configure_trino, start_trino, stop_trino
 from govlake import airflow_runner, engine_client
 from govlake.cli_catalog import add_commands as add_catalog
 from govlake.cli_errors import run
@@ -22,7 +22,7 @@ from govlake.cli_lineage import register_commands as add_lineage
 from govlake.cli_province import add_province_commands
 from govlake.cli_quality import register as add_quality
 from govlake.engine_protocol import engine_files
-from infra import trino, trino_security
+from infra import object_store, spark_cluster, trino, trino_cluster, trino_security
 from infra.settings import settings
 from infra.trino_client import connect
 from jobs.spark import get_spark, jars_resolved, stop_spark
@@ -44,7 +44,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
     trino.install(s)
     configure_trino(s)
     print(f"trino {s.trino_server_dir} ready ({time.monotonic() - t0:.1f}s)")
+    if s.manage_object_store:
+        object_store.install(s)
     t1 = time.monotonic()
+    if s.warehouse_uri.startswith("s3a://"):
+        object_store.spark_jars(s)  # hadoop-aws + the AWS SDK bundle (686 MB) into the cache, once
     if not jars_resolved(s):
         get_spark("govlake-setup").range(1).count()  # resolves the Delta jars once into the cache
         stop_spark()
@@ -67,7 +71,7 @@ def cmd_trino(args: argparse.Namespace) -> int:
         if trino_security.enabled(s):
             print(f"queries: https://{s.trino_host}:{trino_security.https_port(s)} (password users)")
     elif args.action == "stop":
-        trino.stop(s)
+        stop_trino(s)
         print("trino stopped")
     else:
         info = trino.server_info(s)
@@ -89,6 +93,34 @@ def cmd_spark(args: argparse.Namespace) -> int:
         up = engine_client.status(s)
         print(json.dumps(up) if up else f"spark engine not running (log: {engine_files(s).log})")
         return 0 if up else 1
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """The cluster profile on this machine: the Spark standalone master and workers GOVLAKE_SPARK_MASTER
+    names (spark://127.0.0.1:…), and Trino's coordinator with GOVLAKE_TRINO_WORKERS workers."""
+    s = settings()
+    if args.action == "start":
+        t0 = time.monotonic()
+        if not spark_cluster.is_local_master(s):
+            raise spark_cluster.SparkClusterError(
+                f"GOVLAKE_SPARK_MASTER={s.spark_master} is not a local standalone master: set it to "
+                f"{spark_cluster.master_url(s)}"
+            )
+        state = spark_cluster.start(s)
+        print(f"spark master {spark_cluster.master_url(s)}: {spark_cluster.alive_workers(state)} workers "
+              f"({time.monotonic() - t0:.1f}s); logs: {spark_cluster.cluster_dir(s) / 'logs'}")  # fmt: skip
+        t1 = time.monotonic()
+        start_trino(s)
+        took = time.monotonic() - t1
+        print(f"trino on {s.trino_host}:{s.trino_port} with {s.trino_workers} workers ({took:.1f}s)")
+    elif args.action == "stop":
+        stop_trino(s)
+        print("stopped: trino,", ", ".join(spark_cluster.stop(s)) or "no spark process")
+    else:
+        up = {"spark": spark_cluster.status(s), "trino": trino_cluster.status(s, s.trino_workers)}
+        print(json.dumps(up, indent=1))
+        return 0 if up["spark"]["alive_workers"] == s.spark_workers and trino.is_running(s) else 1
     return 0
 
 
@@ -151,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("action", choices=["start", "stop", "status"])
     e = add("spark", cmd_spark, "start, stop or check the shared Spark engine Airflow tasks run on")
     e.add_argument("action", choices=["start", "stop", "status"])
+    k = add("cluster", cmd_cluster, "start, stop or check the local cluster: Spark standalone, Trino workers")
+    k.add_argument("action", choices=["start", "stop", "status"])
     r = add("run", cmd_run, "run a feed's DAG through Airflow for one batch")
     r.add_argument("feed", help="<department>/<feed>, e.g. public_security/household_register")
     r.add_argument("--batch", default=None, help="batch id (default: the latest landing folder)")

@@ -23,7 +23,7 @@ from trino import exceptions as trino_errors
 
 from catalog.loader import CatalogError
 from govlake.engine_client import EngineError
-from infra import trino
+from infra import spark_cluster, trino, trino_cluster
 from infra.event_receiver import ReceiverError
 from infra.settings import Settings, settings
 from infra.trino_client import TrinoUnreachable
@@ -179,6 +179,7 @@ KNOWN: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Words]
     (trino_errors.TrinoQueryError, _query),
     ((requests.exceptions.RequestException, urllib3.exceptions.HTTPError), _unreachable),
     ((trino.TrinoError, ReceiverError, EngineError), lambda e, c: str(e)),
+    ((spark_cluster.SparkClusterError, trino_cluster.TrinoClusterError), lambda e, c: str(e)),
     (PySparkException, _spark),
     (Py4JError, _py4j),
     (

