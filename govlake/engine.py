@@ -36,7 +36,7 @@ from govlake.engine_protocol import (
     settings_digest,
 )
 from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, settings
-from jobs.spark import get_spark, stop_spark
+from jobs.spark import drain_listeners, get_spark, stop_spark
 from lineage.reparent import RunRef, TaskLink, hand_over, post
 
 Operation = Callable[[dict[str, Any]], dict[str, Any]]
@@ -120,7 +120,7 @@ class Engine:
     def _hand_over_lineage(self, handoff: dict[str, str]) -> None:
         if not settings().lineage:
             return
-        self.spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()
+        drain_listeners(self.spark)
         link = TaskLink(
             job=handoff.get(LINEAGE_JOB_ENV) or APP_NAME,
             parent=_ref(handoff, LINEAGE_PARENT_ENV),

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from py4j.protocol import Py4JError
 from pyspark import inheritable_thread_target
 from pyspark.sql import SparkSession
 
@@ -27,6 +28,7 @@ TABLE_PROPERTIES = {
     "delta.appendOnly": "false",
 }
 
+LISTENER_DRAIN_MS = 120_000  # how long stopping waits for the listeners (OpenLineage) to catch up
 _session: SparkSession | None = None
 
 
@@ -123,9 +125,23 @@ def _with_s3a(builder: SparkSession.Builder, s: Settings) -> SparkSession.Builde
     return builder
 
 
+def drain_listeners(session: SparkSession, timeout_ms: int = LISTENER_DRAIN_MS) -> None:
+    """Wait until Spark's listeners have handled every event so far. The OpenLineage listener lists a
+    Delta table's files (a Spark job) from the listener thread; a session stopped meanwhile waits for
+    that thread while its scheduler no longer runs the job: a deadlock, so stopping drains first."""
+    jsc = session.sparkContext._jsc
+    if jsc is None:
+        return
+    try:
+        jsc.sc().listenerBus().waitUntilEmpty(timeout_ms)
+    except Py4JError as exc:  # still busy after the timeout: go on, and say so
+        print(f"Spark listeners still busy after {timeout_ms} ms: {str(exc).splitlines()[0]}", flush=True)
+
+
 def stop_spark() -> None:
     global _session
     if _session is not None:
+        drain_listeners(_session)
         _session.stop()
         _session = None
 
