@@ -22,14 +22,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.layers import TreePeak
+from benchmarks.layers import run_child
 
 FEED, SEED = "public_security/household_register", 42
 DAYS = {"day1": "20261123", "day2": "20261124"}
@@ -144,16 +143,8 @@ def run_variant(variant: str, deliveries: Path) -> dict[str, Any] | None:
         "AIRFLOW_HOME": str(Path(home) / "airflow"),
     }
     command = [sys.executable, __file__, "--variant", variant, "--deliveries", str(deliveries)]
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
-        sampler = TreePeak(p.pid, skip=lambda cmdline: "io.trino.server" in cmdline)
-        sampler.start()
-        stdout, stderr = p.communicate()
-        peak = sampler.stop()
-    shutil.rmtree(home, ignore_errors=True)
-    if p.returncode:
-        print(f"{variant} failed:", stdout[-2000:], stderr[-4000:], file=sys.stderr)
-        return None
-    return {**json.loads(stdout.strip().splitlines()[-1]), "peak_rss": peak}
+    measured = run_child(variant, command, env, home, skip=lambda cmdline: "io.trino.server" in cmdline)
+    return None if measured is None else {**measured[0], "peak_rss": measured[1]}
 
 
 def report(results: dict[str, dict[str, Any]], rows: dict[str, int]) -> None:

@@ -121,23 +121,36 @@ class TreePeak(threading.Thread):
         return self.peak
 
 
+def run_child(
+    variant: str,
+    command: list[str],
+    env: dict[str, str],
+    home: str,
+    skip: Callable[[str], bool] | None = None,
+) -> tuple[dict[str, Any], int] | None:
+    """Run a variant's child process, sampling its tree's peak RSS; its last stdout line as JSON and the
+    peak, or None (said on stderr) if it failed. Its installation home is removed afterwards."""
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        sampler = TreePeak(p.pid, skip=skip)
+        sampler.start()
+        stdout, stderr = p.communicate()
+        peak = sampler.stop()
+    shutil.rmtree(home, ignore_errors=True)
+    if p.returncode:
+        print(f"{variant} failed:", stdout[-2000:], stderr[-4000:], file=sys.stderr)
+        return None
+    return json.loads(stdout.strip().splitlines()[-1]), peak
+
+
 def run_variant(variant: str, delivery: Path) -> dict[str, Any] | None:
     """One variant in its own process and its own fresh installation home; None if it failed."""
     home = tempfile.mkdtemp(prefix=f"govlake-layers-{variant}-")
     env = {**os.environ, "GOVLAKE_HOME": home, "PYTHONPATH": str(REPO)}
     command = [sys.executable, __file__, "--variant", variant, "--delivery", str(delivery)]
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as proc:
-        sampler = TreePeak(proc.pid)
-        sampler.start()
-        stdout, stderr = proc.communicate()
-        peak = sampler.stop()
-    shutil.rmtree(home, ignore_errors=True)
-    if proc.returncode:
-        print(f"{variant} failed:", stdout[-2000:], stderr[-4000:], file=sys.stderr)
+    measured = run_child(variant, command, env, home)
+    if measured is None:
         return None
-    result = json.loads(stdout.strip().splitlines()[-1])
+    result, peak = measured
     result["total"] = sum(result[layer] for layer in LAYERS)
     result["peak_rss"] = peak
     result["quarantined"] = sum(result["reasons"].values())
