@@ -73,7 +73,7 @@ def build_here(table: str, batch: str) -> dict[str, Any]:
 def register_here() -> dict[str, Any]:
     from govlake import province  # lazy: task body
 
-    return {"registered": province.register_all()}
+    return {"registered": province.register_all(written_only=True)}
 
 
 def build_library_dags() -> dict[str, DAG]:

@@ -16,7 +16,7 @@ from govlake import gates, runner
 from govlake.results import BatchState, LibraryResult, ProvinceRun
 from govlake.runner import Timer, no_timer
 from infra.settings import settings
-from jobs import batch_log
+from jobs import batch_log, tables
 from jobs.feedback import write_feedback
 from jobs.library import CONFLICTS, build_library
 from jobs.spark import get_spark
@@ -81,8 +81,11 @@ def all_tables() -> list[Table]:
     return names
 
 
-def register_all() -> list[str]:
-    return register([(t.schema, t.name) for t in all_tables()])
+def register_all(written_only: bool = False) -> list[str]:
+    """Register the platform's tables in Trino; `written_only`: only those already written (a library DAG
+    on an installation where some feeds have not delivered yet)."""
+    spark = get_spark() if written_only else None
+    return register([(t.schema, t.name) for t in all_tables() if spark is None or tables.exists(spark, t)])
 
 
 def run(batch: str, timer: Timer = no_timer, trino: bool = True) -> ProvinceRun:

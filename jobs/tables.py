@@ -60,6 +60,11 @@ def ensure(
     return builder.execute()
 
 
+def exists(spark: SparkSession, table: Table) -> bool:
+    """Whether the table has been written (a Delta log at its location)."""
+    return bool(DeltaTable.isDeltaTable(spark, table_path(table)))
+
+
 def field(name: str, data_type, comment: str, nullable: bool = True) -> StructField:
     return StructField(name, data_type, nullable, {"comment": comment})
 
