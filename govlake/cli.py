@@ -16,6 +16,7 @@ from rich.table import Table
 
 from catalog.server import configure_trino, start_trino, stop_trino
 from govlake import airflow_runner, engine_client
+from govlake.cli_airflow import register as add_airflow
 from govlake.cli_catalog import add_commands as add_catalog
 from govlake.cli_errors import run
 from govlake.cli_lineage import register_commands as add_lineage
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quality(add)
     add_catalog(add)  # catalog, share, audit
     add_lineage(add)
+    add_airflow(add)  # airflow, arrivals
     return p
 
 

@@ -22,9 +22,11 @@ from pyspark.errors import PySparkException
 from trino import exceptions as trino_errors
 
 from catalog.loader import CatalogError
+from govlake.airflow_served import AirflowServedError
 from govlake.engine_client import EngineError
 from infra import spark_cluster, trino, trino_cluster
 from infra.event_receiver import ReceiverError
+from infra.postgres import PostgresError
 from infra.settings import Settings, settings
 from infra.trino_client import TrinoUnreachable
 from jobs.preflight import DeliveryRejected
@@ -180,6 +182,7 @@ KNOWN: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Words]
     ((requests.exceptions.RequestException, urllib3.exceptions.HTTPError), _unreachable),
     ((trino.TrinoError, ReceiverError, EngineError), lambda e, c: str(e)),
     ((spark_cluster.SparkClusterError, trino_cluster.TrinoClusterError), lambda e, c: str(e)),
+    ((AirflowServedError, PostgresError), lambda e, c: str(e)),
     (PySparkException, _spark),
     (Py4JError, _py4j),
     (

@@ -1,23 +1,29 @@
 """Builds one Airflow DAG per feed contract, a task per stage of govlake.stages (the list the local
 runner follows too): preflight → bronze → silver → quality gate → gold → quality check on gold → Trino.
 
-DAG files under dags/ stay thin; a new feed is a new contract YAML and gets its DAG from here. Tasks pass
+Each DAG is scheduled on its feed's landing Asset, so a landed delivery starts it (govlake.delivery_watch);
+a `requeue` task after preflight hands deliveries folded into the run on to the next. DAG files under dags/
+stay thin; a new feed is a new contract YAML and gets its DAG from here. Tasks pass
 the batch's state (govlake.results.BatchState) as JSON; Assets and OpenLineage datasets come from
 schemas.datasets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, dag, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from govlake import engine_client
+from govlake.delivery_watch import batch_to_run, landing_asset, still_waiting, take
 from govlake.lineage_airflow import link_spark, link_task
 from govlake.results import BatchState
 from govlake.stages import STAGES, Stage
-from schemas.contracts import FeedContract, load_contracts
+from infra.settings import settings
+from schemas.contracts import FeedContract, get_contract, load_contracts
 from schemas.datasets import FeedTables, Table, feed_tables
 
 
@@ -31,17 +37,38 @@ def _doc(contract: FeedContract, tables: FeedTables) -> str:
         f"(`schemas/{contract.department}/{contract.feed}.yaml`)"
         f"\n\nLanding → {tables.bronze} → {tables.silver} (+ {tables.quarantine}) → quality gate → "
         f"{tables.gold}, then registered in Trino. Param `batch_id` names the landing folder (default: "
-        "the latest)."
+        "the latest; a run started by a landed delivery: that delivery)."
     )
+
+
+def _first_batch(contract: FeedContract, params: dict[str, Any] | None, triggering: Any) -> str | None:
+    """The batch a run takes: its `batch_id` param; in a run a landed delivery started, the earliest
+    delivery waiting (none: the run skips); else (a manual run) None, the latest."""
+    named = (params or {}).get("batch_id")
+    if named:
+        with contextlib.suppress(ValueError):  # preflight names a bad batch id
+            take(contract, named, settings())
+        return str(named)
+    if not triggering:
+        return None
+    chosen = batch_to_run(contract, triggering)
+    if chosen is None:
+        raise AirflowSkipException("no delivery waiting: an earlier run took it")
+    return chosen
 
 
 def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
     inlets = [asset(t) for t in stage.inlets(tables)]
     outlets = [asset(t) for t in stage.outlets(tables)]
 
-    def run(state: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        if state is None:  # the first stage: the batch named by the run's params, else the latest
-            current = BatchState(feed=feed, batch_id=(params or {}).get("batch_id"))
+    def run(
+        state: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        triggering_asset_events: Any = None,
+    ) -> dict[str, Any]:
+        if state is None:
+            chosen = _first_batch(get_contract(feed), params, triggering_asset_events)
+            current = BatchState(feed=feed, batch_id=chosen)
         else:
             current = BatchState.model_validate(state)
         work = {"stage": stage.name, "state": current.model_dump(mode="json")}
@@ -54,14 +81,29 @@ def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
     )
 
 
+def _requeue_task(contract: FeedContract, landing: Asset) -> Any:
+    """Deliveries still waiting after this run took its own start the next run (an event on the landing
+    Asset); it runs even when preflight refuses this run's delivery."""
+
+    def requeue(outlet_events: Any = None) -> list[str]:
+        rest = still_waiting(contract)
+        if not rest:
+            raise AirflowSkipException("no other delivery waiting")
+        outlet_events[landing].extra = {"batch_ids": rest}
+        return rest
+
+    return task(requeue, task_id="requeue", outlets=[landing], trigger_rule=TriggerRule.ALL_DONE)
+
+
 def feed_dag(contract: FeedContract) -> DAG:
     tables = feed_tables(contract)
+    landing = landing_asset(contract)
 
     @dag(
         dag_id=contract.dag_id,
         description=f"{contract.department_name} {contract.title} → {contract.target.title}",
         doc_md=_doc(contract, tables),
-        schedule=None,
+        schedule=landing,  # a landed delivery starts the run (govlake.delivery_watch)
         start_date=dt.datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
@@ -70,10 +112,12 @@ def feed_dag(contract: FeedContract) -> DAG:
         params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
     )
     def _feed() -> None:
-        state = None
+        state, first = None, None
         for stage in STAGES:
             make = _stage_task(stage, contract.key, tables)
             state = make() if state is None else make(state)
+            first = first or state
+        first >> _requeue_task(contract, landing)()
 
     return _feed()  # type: ignore[no-any-return]
 

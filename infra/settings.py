@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     manage_object_store: bool = Field(
         False, description="start the embedded S3 server (S3Proxy) at GOVLAKE_S3_ENDPOINT here"
     )
+    postgres_port: int = Field(
+        15432, gt=0, lt=65536, description="port of the PostgreSQL `govlake airflow start` runs for Airflow"
+    )
+    airflow_db_url: str = Field(
+        "", description="metadata DB of the served Airflow (empty: the PostgreSQL run here at postgres_port)"
+    )
+    airflow_api_port: int = Field(18090, gt=0, lt=65536, description="Airflow API server and UI port")
     catalog_dir: Path | None = Field(
         None, description="the catalog's lists, requests, approvals and public keys (default: catalog/)"
     )

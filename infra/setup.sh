@@ -43,9 +43,20 @@ if [ ! -f "$VENV/.complete" ]; then
 fi
 ln -sfn "$VENV" "$ROOT/.venv"
 
-# 3. Jars, Trino server and its configuration (idempotent; see `govlake setup --help`).
+# 3. PostgreSQL's server binaries from Debian (postgresql-15), for the served Airflow's metadata DB
+#    (`govlake airflow start`; infra/postgres.py runs its own cluster, never the package's).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q --no-install-recommends postgresql-15 >/dev/null 2>&1 \
+    || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q --no-install-recommends postgresql-15; } \
+    || { echo "infra/setup.sh: could not install Debian's postgresql-15 (needs root or sudo)" >&2; exit 1; }
+fi
+
+# 4. Jars, Trino server and its configuration (idempotent; see `govlake setup --help`).
 "$ROOT/.venv/bin/govlake" setup
 
+# 5. The demo.
 if [ "${1:-}" != "--no-demo" ]; then
   cd "$ROOT" && "$ROOT/.venv/bin/python" -m tools.demo  # synthetic data through the product (tools/demo.py)
 fi

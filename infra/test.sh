@@ -13,6 +13,7 @@ MYPY_FILES=(
   catalog/chain.py catalog/signing.py catalog/negative.py catalog/masks.py catalog/audit.py catalog/engine.py
   infra/event_receiver.py infra/trino_security.py infra/trino_credentials.py                # the security path
   govlake/engine.py govlake/engine_client.py govlake/engine_protocol.py lineage/reparent.py  # the shared engine
+  govlake/delivery_watch.py govlake/arrivals.py govlake/airflow_served.py infra/postgres.py  # served Airflow
 )
 failed=()
 .venv/bin/ruff check . || failed+=("ruff check")

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from schemas.arrival import Arrival
 from schemas.checks import CheckKind
 from schemas.quality import QualityBlock
 
@@ -179,6 +180,7 @@ class FeedContract(_Model):
     row_checks: list[RowCheck] = []
     target: Target
     quality: QualityBlock | None = None  # quality gate settings (quality/model.py)
+    arrival: Arrival | None = None  # update frequency: when deliveries are due (schemas/arrival.py)
 
     _names = field_validator("department", "feed")(identifier)
 

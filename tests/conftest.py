@@ -10,6 +10,8 @@ if "GOVLAKE_TEST_HOME" not in os.environ:
     os.environ["GOVLAKE_TEST_HOME"] = tempfile.mkdtemp(prefix="govlake-test-")
 os.environ["GOVLAKE_HOME"] = os.environ["GOVLAKE_TEST_HOME"]
 os.environ.setdefault("GOVLAKE_TRINO_PORT", "18181")
+os.environ.setdefault("GOVLAKE_POSTGRES_PORT", "15482")  # the served Airflow's (test_served_airflow.py)
+os.environ.setdefault("GOVLAKE_AIRFLOW_API_PORT", "18191")
 os.environ.setdefault("GOVLAKE_SPARK_DRIVER_MEMORY", "2g")
 os.environ["AIRFLOW_HOME"] = os.path.join(os.environ["GOVLAKE_HOME"], "airflow")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"

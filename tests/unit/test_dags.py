@@ -15,15 +15,14 @@ def test_dags_import_cleanly_one_per_contract():
     for dag_id in expected:
         dag = bag.get_dag(dag_id)
         assert dag.tags and "feed" in dag.tags
-        assert [t.task_id for t in dag.topological_sort()] == [
-            "preflight",
-            "bronze",
-            "silver",
-            "quality_gate",
-            "gold",
-            "quality_gold",
-            "trino",
-        ]
+        stages = [t.task_id for t in dag.topological_sort() if t.task_id != "requeue"]
+        assert stages == ["preflight", "bronze", "silver", "quality_gate", "gold", "quality_gold", "trino"]
+        assert {t.task_id for t in dag.get_task("preflight").downstream_list} == {"bronze", "requeue"}
+        assert dag.get_task("requeue").trigger_rule == "all_done"
+        contract = next(c for c in load_contracts().values() if c.dag_id == dag_id)
+        landing = dag.timetable.asset_condition
+        assert landing.uri == f"delivery://{contract.department}/{contract.feed}"
+        assert [w.trigger.feed for w in landing.watchers] == [contract.key]
         for t in dag.tasks:
             assert t.owner != "airflow" and t.retries is not None
 
@@ -39,3 +38,17 @@ def test_library_dags_one_per_library_contract_triggered_by_gold_assets():
         assert dag is not None and "library" in dag.tags
         assert [t.task_id for t in dag.topological_sort()] == ["build", "trino"]
         assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"  # runs when its gold inputs change
+
+
+def test_a_declared_update_frequency_becomes_an_arrival_dag_on_its_deadlines():
+    migrate()
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert bag.import_errors == {}
+    declared = {c.key: c.arrival for c in load_contracts().values() if c.arrival}
+    assert len(declared) >= 3
+    arrival_dags = {d for d in bag.dag_ids if d.startswith("arrival__")}
+    assert arrival_dags == {f"arrival__{key}" for key in declared}
+    for key, arrival in declared.items():
+        dag = bag.get_dag(f"arrival__{key}")
+        assert dag.timetable._expression == arrival.cron and str(dag.timetable._timezone) == arrival.timezone
+        assert [t.task_id for t in dag.tasks] == ["check"] and dag.tasks[0].retries == 0
