@@ -169,8 +169,8 @@ def test_gbk_bytes_inside_a_utf8_file_are_refused_naming_the_line(tmp_path):
 
 
 def _water_table(types: dict[str, pa.DataType]) -> pa.Table:
-    values = {"station_id": "W001", "measured_on": "2026-11-20", "water_grade": "II", "cod": "12.5",
-              "ammonia_n": "0.3"}  # fmt: skip
+    values = {"station_id": "4201001", "measured_on": "2026-11-20", "water_grade": "II", "cod": "12.5",
+              "ammonia_n": "3"}  # fmt: skip
     return pa.table({c.header: pa.array([values[c.name]], pa.string()) for c in WATER.columns}).cast(
         pa.schema([(c.header, types.get(c.name, pa.string())) for c in WATER.columns])
     )
@@ -200,7 +200,9 @@ def test_parquet_column_types_unlike_the_contract_are_refused_naming_the_field(t
     message = _refused(WATER, path.parent)
     assert message.startswith(f"{path}: field {station_id}: Parquet type int64, the contract declares string")
     typed = _water_delivery(
-        tmp_path, "pq3", _water_table({"measured_on": pa.date32(), "cod": pa.float64(), "ammonia_n": pa.int32()})
+        tmp_path,
+        "pq3",
+        _water_table({"measured_on": pa.date32(), "cod": pa.float64(), "ammonia_n": pa.int32()}),
     )
     assert check_delivery(WATER, typed.parent, tmp_path / "staging")  # the contract's types, or text
 
@@ -293,7 +295,7 @@ def _zip(path: Path, entries: dict[str, bytes] | None = None) -> Path:
 
 @pytest.mark.parametrize("pack", [_gzip, _zip])
 def test_a_compressed_delivery_is_unpacked_checked_and_ingested(tmp_path, spark, pack):
-    d = _delivery(tmp_path, f"packed{pack.__name__[1]}")
+    d = _delivery(tmp_path, f"packed{len(pack.__name__)}")
     packed = pack(d.files[0])
     _manifest(d.directory, {packed.name: d.rows})
     [f] = check_delivery(HOUSEHOLD, d.directory, tmp_path / "staging")
@@ -314,7 +316,7 @@ def test_a_compressed_delivery_is_checked_like_any_csv(tmp_path):
 
 @pytest.mark.parametrize("pack", [_gzip, _zip])
 def test_a_truncated_archive_is_refused_naming_it_and_reruns_once_fixed(tmp_path, pack):
-    d = _delivery(tmp_path, f"broken{pack.__name__[1]}", persons=200)
+    d = _delivery(tmp_path, f"broken{len(pack.__name__)}", persons=200)
     packed = pack(d.files[0])
     whole = packed.read_bytes()
     packed.write_bytes(whole[: len(whole) * 2 // 3])
@@ -349,7 +351,7 @@ def test_an_archive_unpacking_beyond_the_bound_is_refused(tmp_path, monkeypatch,
     from jobs import archives  # lazy: absent before compressed deliveries were supported
 
     monkeypatch.setattr(archives, "MAX_UNPACKED_BYTES", 1 << 20)
-    d = _delivery(tmp_path, f"bomb{pack.__name__[1]}")
+    d = _delivery(tmp_path, f"bomb{len(pack.__name__)}")
     path = d.files[0]
     header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
     path.write_bytes(header + b"0" * (3 << 20))
