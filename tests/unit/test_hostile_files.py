@@ -229,6 +229,20 @@ def test_embedded_newlines_and_quotes_in_quoted_fields_stay_one_row(tmp_path, sp
     assert min(after) == 6  # the next record starts on the physical line after the three of this one
 
 
+def test_doubled_quotes_in_a_quoted_field_on_one_line_are_one_quote(tmp_path, spark):
+    d = _delivery(tmp_path, "quoted2")
+    path = d.files[0]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    fields = lines[1].split(",")
+    fields[6] = '"武汉市 ""东湖"" 路,1号"'
+    lines[1] = ",".join(fields)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    _manifest(d.directory, {path.name: d.rows})
+    assert _run(spark, HOUSEHOLD, d.directory) == (d.rows, d.rows, 0)
+    [row] = [r for r in _silver(spark, HOUSEHOLD, "quoted2") if r._line == 2]
+    assert row.address == '武汉市 "东湖" 路,1号'
+
+
 @pytest.mark.parametrize("header", [True, False])
 def test_a_utf8_bom_is_accepted_transparently(tmp_path, spark, header):
     contract = HOUSEHOLD if header else HOUSEHOLD.model_copy(update={"header": False})
