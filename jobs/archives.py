@@ -46,8 +46,8 @@ def unpack(path: Path, fmt: str, staging: Path) -> Path:
         else:
             with path.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as packed:
                 _copy(packed, raw, target)
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # gzip.BadGzipFile is an OSError
-        target.unlink(missing_ok=True)
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as exc:
+        target.unlink(missing_ok=True)  # gzip.BadGzipFile is an OSError; NotImplementedError: a zip method
         kind = "zip archive" if path.name.endswith(".zip") else "gzip file"
         raise ArchiveProblem(f"not a readable {kind} (truncated or corrupt): {exc}") from exc
     except ArchiveProblem:

@@ -27,6 +27,6 @@ def _text(d: pa.DataType) -> bool:
 
 def type_problem(declared: str, delivered: pa.DataType) -> str | None:
     """None if a Parquet column of type `delivered` may hold the contract's `declared` type."""
-    if _text(delivered) or _ACCEPTS[declared](delivered):
+    if _text(delivered) or t.is_null(delivered) or _ACCEPTS[declared](delivered):  # null: no values at all
         return None
     return f"Parquet type {delivered}, the contract declares {declared}"

@@ -205,6 +205,8 @@ def test_parquet_column_types_unlike_the_contract_are_refused_naming_the_field(t
         _water_table({"measured_on": pa.date32(), "cod": pa.float64(), "ammonia_n": pa.int32()}),
     )
     assert check_delivery(WATER, typed.parent, tmp_path / "staging")  # the contract's types, or text
+    no_values = _water_table({}).set_column(4, WATER.column("ammonia_n").header, pa.nulls(1))
+    assert check_delivery(WATER, _water_delivery(tmp_path, "pq4", no_values).parent, tmp_path / "staging")
 
 
 # --- ingested, every row accounted for -------------------------------------------------------------------
@@ -358,6 +360,21 @@ def test_a_hostile_zip_is_refused_naming_the_entry(tmp_path, entries, problem):
     message = _refused(HOUSEHOLD, d.directory)
     assert message.startswith(f"{packed}: ") and problem in message
     assert not list((d.directory.parent / "_staging").rglob("evil.csv"))
+
+
+def test_a_zip_entry_in_an_unknown_compression_method_is_refused(tmp_path):
+    d = _delivery(tmp_path, "method1")
+    packed = d.files[0].with_suffix(".zip")
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr(d.files[0].name, d.files[0].read_bytes())
+    d.files[0].unlink()
+    data = packed.read_bytes()  # compression method 99 in the local and the central header
+    data = data[:8] + b"\x63\x00" + data[10:]
+    central = data.rindex(b"PK\x01\x02")
+    packed.write_bytes(data[: central + 10] + b"\x63\x00" + data[central + 12 :])
+    _manifest(d.directory, {packed.name: d.rows})
+    message = _refused(HOUSEHOLD, d.directory)
+    assert message.startswith(f"{packed}: not a readable zip archive") and "compression method" in message
 
 
 @pytest.mark.parametrize("pack", [_gzip, _zip])
