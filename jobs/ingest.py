@@ -42,7 +42,7 @@ def bronze_struct(contract: FeedContract) -> StructType:
         [f(c.name, StringType(), f"{c.label}（原始值）") for c in contract.columns]
         + drift
         + [
-            f(EXTRA, StringType(), "多出的字段（行字段数多于表头）"),
+            f(EXTRA, StringType(), "字段数与表头不符的行（原文）"),
             *meta_fields(
                 "_batch_id",
                 "_source_file",
@@ -164,9 +164,15 @@ def _drift(contract: FeedContract, undeclared: Column) -> list[Column]:
 def to_bronze_rows(
     contract: FeedContract, lines: DataFrame, headers: tuple[str, ...], batch_id: str
 ) -> DataFrame:
-    """CSV lines → raw string fields by the header's order; undeclared fields kept as JSON."""
+    """CSV lines → raw string fields by the header's order; undeclared fields kept as JSON. A line with
+    more or fewer fields than the header keeps its whole text in `_extra` (refine: BAD_FIELD_COUNT)."""
     ddl = ", ".join(f"`_f{i}` STRING" for i in range(len(headers))) + f", `{EXTRA}` STRING"
-    options = {"sep": contract.delimiter, "escape": '"', "mode": "PERMISSIVE"}  # RFC 4180: "" is a quote
+    options = {
+        "sep": contract.delimiter,
+        "escape": '"',  # RFC 4180: "" in a quoted field is a quote
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": EXTRA,
+    }
     parsed = F.from_csv(F.col("value"), ddl, options)
     position = {h: i for i, h in enumerate(headers)}
     if contract.header:

@@ -111,6 +111,19 @@ def test_truncated_csv_is_refused_by_its_checksum_and_reruns_once_fixed(tmp_path
     assert check_delivery(HOUSEHOLD, d.directory, tmp_path / "staging")
 
 
+def test_a_last_line_cut_without_a_checksum_is_quarantined_for_its_field_count(tmp_path, spark):
+    d = _delivery(tmp_path, "cut3")
+    path = d.files[0]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[-2] = ",".join(lines[-2].split(",")[:7])  # phone and registration date lost (both optional)
+    path.write_text("\n".join(lines[:-1]), encoding="utf-8")  # and the final newline
+    (d.directory / "_delivery.json").write_text(json.dumps({"files": [{"name": path.name, "rows": d.rows}]}))
+    assert _run(spark, HOUSEHOLD, d.directory) == (d.rows, d.rows - 1, 1)
+    quarantine = tables.table_path(feed_tables(HOUSEHOLD).quarantine)
+    [bad] = spark.read.format("delta").load(quarantine).where(F.col("_batch_id") == "cut3").collect()
+    assert (bad.line, bad.reason) == (1 + d.rows, "BAD_FIELD_COUNT")
+
+
 def test_a_quoted_field_cut_by_the_end_of_the_file_is_refused_naming_its_line(tmp_path):
     d = _delivery(tmp_path, "cut2")
     path = d.files[0]
