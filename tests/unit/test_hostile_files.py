@@ -12,6 +12,7 @@ import random
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,7 +20,8 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import tables
+from govlake import pipeline
+from jobs import batch_log, tables
 from jobs.preflight import DeliveryRejected, check_delivery
 from schemas.contracts import FeedContract, get_contract
 from schemas.datasets import feed_tables
@@ -417,3 +419,32 @@ def test_a_zip_bomb_by_ratio_is_refused_before_it_fills_the_disk(tmp_path):
     d.files[0].unlink()
     _manifest(d.directory, {packed.name: 1})
     assert "compresses more than 200:1" in _refused(HOUSEHOLD, d.directory)
+
+
+def test_a_gbk_feed_delivered_gzipped_is_unpacked_then_decoded_to_utf8(tmp_path):
+    gbk = HOUSEHOLD.model_copy(update={"encoding": "gbk"})
+    d = _delivery(tmp_path, "gbkgz1", gbk)
+    text = d.files[0].read_text(encoding="gbk")
+    packed = _gzip(d.files[0])
+    _manifest(d.directory, {packed.name: d.rows})
+    [f] = check_delivery(gbk, d.directory, tmp_path / "staging")
+    assert f.readable.parent == tmp_path / "staging" and f.readable.read_text(encoding="utf-8") == text
+
+
+def test_a_broken_archive_through_the_preflight_stage_is_a_logged_rejection(tmp_path, monkeypatch):
+    """Rejected before bronze: only governance.batch_log hears of it, naming the archive."""
+    d = _delivery(tmp_path, "logged1", persons=200)
+    packed = _gzip(d.files[0])
+    packed.write_bytes(packed.read_bytes()[:-40])
+    _manifest(d.directory, {packed.name: d.rows})
+    logged: list[dict] = []
+    monkeypatch.setattr(
+        pipeline, "settings", lambda: SimpleNamespace(landing=tmp_path / "landing", home=tmp_path)
+    )
+    monkeypatch.setattr(pipeline, "get_spark", lambda: None)
+    monkeypatch.setattr(batch_log, "record", lambda _spark, *entries: logged.extend(entries))
+    with pytest.raises(DeliveryRejected):
+        pipeline.preflight(HOUSEHOLD.key, "logged1")
+    [entry] = logged
+    assert (entry["stage"], entry["status"]) == ("preflight", "rejected")
+    assert entry["message"].startswith(f"{packed}: not a readable gzip file (truncated or corrupt)")
