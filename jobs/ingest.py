@@ -124,7 +124,7 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
 def _records(lines: DataFrame) -> DataFrame:
     """Physical lines → CSV records: a line continues the record before it while the quotes before it
     are odd (a quoted field is open), as jobs.records counts them in preflight."""
-    file = Window.partitionBy("_source_checksum").orderBy("_line")
+    file = Window.partitionBy("_source_file").orderBy("_line")  # a path: two copies of a file stay apart
     quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
     before = F.sum(quotes).over(file.rowsBetween(Window.unboundedPreceding, -1))
     opened = lines.withColumn("_starts", F.coalesce(before, F.lit(0)) % 2 == 0)
