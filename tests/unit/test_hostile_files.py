@@ -288,6 +288,20 @@ def test_a_header_only_file_is_a_valid_empty_delivery(tmp_path, spark):
     assert _run(spark, HOUSEHOLD, d.directory) == (0, 0, 0)
 
 
+def test_an_empty_delivery_after_a_full_one_publishes_nothing_and_says_so(tmp_path, spark):
+    from jobs.publish import publish  # lazy: the Spark steps, for the pipeline cases only
+
+    full = _delivery(tmp_path, "hdr2", persons=3)
+    assert _run(spark, HOUSEHOLD, full.directory) == (3, 3, 0)
+    assert publish(spark, HOUSEHOLD, "hdr2").inserted == 3
+    d = _delivery(tmp_path, "hdr3")
+    d.files[0].write_text(d.files[0].read_text(encoding="utf-8").split("\n", 1)[0] + "\n", encoding="utf-8")
+    _manifest(d.directory, {d.files[0].name: 0})
+    assert _run(spark, HOUSEHOLD, d.directory) == (0, 0, 0)
+    r = publish(spark, HOUSEHOLD, "hdr3")
+    assert (r.source_rows, r.inserted, r.updated) == (0, 0, 0)  # not the metrics of the commit before
+
+
 def test_a_jsonl_file_with_one_broken_line_quarantines_that_line(tmp_path, spark):
     rows = [
         {"station_id": f"S{i:03d}", "name": f"站点{i}", "kind": "空气", "basin": "长江",
