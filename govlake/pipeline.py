@@ -86,7 +86,7 @@ def preflight(feed: str | BatchState, batch: str | None = None) -> BatchState:
         raise
     checked = [
         DeliveredFile(path=str(f.path), readable=str(f.readable), sha256=f.sha256, lines=f.lines,
-                      headers=list(f.headers))
+                      headers=list(f.headers), spans=f.spans)
         for f in files
     ]  # fmt: skip
     result = PreflightResult(
@@ -107,7 +107,7 @@ def bronze(state: BatchState) -> BatchState:
     if state.preflight is None:
         raise ValueError(f"{state.feed} batch {batch}: bronze needs the preflight's files")
     files = [
-        delivery.DeliveredFile(Path(f.path), Path(f.readable), f.sha256, f.lines, tuple(f.headers))
+        delivery.DeliveredFile(Path(f.path), Path(f.readable), f.sha256, f.lines, tuple(f.headers), f.spans)
         for f in state.preflight.files
     ]
     result = ingest(get_spark(), contract, batch, files)

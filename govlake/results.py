@@ -20,8 +20,9 @@ class DeliveredFile(_Result):
     path: str
     readable: str  # the file in UTF-8 (a re-encoded copy in staging if delivered otherwise)
     sha256: str
-    lines: int
+    lines: int  # records, the header included
     headers: list[str]
+    spans: bool = False  # some record spans physical lines (a newline inside a quoted field)
 
 
 class PreflightResult(_Result):

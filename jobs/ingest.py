@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType, StructType
 
@@ -42,7 +42,7 @@ def bronze_struct(contract: FeedContract) -> StructType:
         [f(c.name, StringType(), f"{c.label}（原始值）") for c in contract.columns]
         + drift
         + [
-            f(EXTRA, StringType(), "多出的字段（行字段数多于表头）"),
+            f(EXTRA, StringType(), "字段数与表头不符的行（原文）"),
             *meta_fields(
                 "_batch_id",
                 "_source_file",
@@ -81,13 +81,19 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
     """Every line of the files with its 1-based line number, computed without a Python UDF.
 
     Spark splits a file into blocks; rows within a block keep file order, so a line's number is the
-    count of lines in earlier blocks plus its position in its own block.
+    count of lines in earlier blocks plus its position in its own block. Lines end at `\n` only, as
+    preflight counts them (a CRLF line's `\r` is dropped); in a file preflight found a quoted field
+    spanning lines in, those lines are joined back into their record, numbered by its first line.
     """
-    raw = spark.read.text([str(f.readable) for f in files]).select(
-        F.col("value"),
-        F.col("_metadata.file_path").alias("_fp"),
-        F.col("_metadata.file_block_start").alias("_blk"),
-        F.monotonically_increasing_id().alias("_mid"),
+    raw = (
+        spark.read.option("lineSep", "\n")
+        .text([str(f.readable) for f in files])
+        .select(
+            F.col("value"),
+            F.col("_metadata.file_path").alias("_fp"),
+            F.col("_metadata.file_block_start").alias("_blk"),
+            F.monotonically_increasing_id().alias("_mid"),
+        )
     )
     blocks = raw.groupBy("_fp", "_blk").agg(F.min("_mid").alias("first"), F.count("*").alias("n")).collect()
     by_path = {f.readable.resolve(): f for f in files}
@@ -102,8 +108,35 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
     offsets_df = spark.createDataFrame(
         offsets, "_fp string, _blk long, _base long, _source_file string, _source_checksum string"
     )
-    return raw.join(F.broadcast(offsets_df), ["_fp", "_blk"]).select(
+    lines = raw.join(F.broadcast(offsets_df), ["_fp", "_blk"]).select(
         "value", (F.col("_mid") + F.col("_base")).alias("_line"), "_source_file", "_source_checksum"
+    )
+    spanning = [f.sha256 for f in files if f.spans]
+    if spanning:
+        whole = F.col("_source_checksum").isin(spanning)
+        lines = lines.where(~whole).unionByName(_records(lines.where(whole)))
+    cr = F.col("value").endswith("\r")
+    return lines.withColumn(
+        "value", F.when(cr, F.expr("substring(value, 1, length(value) - 1)")).otherwise(F.col("value"))
+    )
+
+
+def _records(lines: DataFrame) -> DataFrame:
+    """Physical lines → CSV records: a line continues the record before it while the quotes before it
+    are odd (a quoted field is open), as jobs.records counts them in preflight."""
+    file = Window.partitionBy("_source_file").orderBy("_line")  # a path: two copies of a file stay apart
+    quotes = F.length("value") - F.length(F.regexp_replace("value", '"', ""))
+    before = F.sum(quotes).over(file.rowsBetween(Window.unboundedPreceding, -1))
+    opened = lines.withColumn("_starts", F.coalesce(before, F.lit(0)) % 2 == 0)
+    first = F.max(F.when(F.col("_starts"), F.col("_line"))).over(
+        file.rowsBetween(Window.unboundedPreceding, 0)
+    )
+    parts = F.array_sort(F.collect_list(F.struct("_line", "value")))
+    return (
+        opened.withColumn("_record", first)
+        .groupBy("_source_file", "_source_checksum", "_record")
+        .agg(F.array_join(F.transform(parts, lambda p: p["value"]), "\n").alias("value"))
+        .select("value", F.col("_record").alias("_line"), "_source_file", "_source_checksum")
     )
 
 
@@ -131,9 +164,16 @@ def _drift(contract: FeedContract, undeclared: Column) -> list[Column]:
 def to_bronze_rows(
     contract: FeedContract, lines: DataFrame, headers: tuple[str, ...], batch_id: str
 ) -> DataFrame:
-    """CSV lines → raw string fields by the header's order; undeclared fields kept as JSON."""
+    """CSV lines → raw string fields by the header's order; undeclared fields kept as JSON. A line with
+    more or fewer fields than the header keeps its whole text in `_extra` (refine: BAD_FIELD_COUNT)."""
     ddl = ", ".join(f"`_f{i}` STRING" for i in range(len(headers))) + f", `{EXTRA}` STRING"
-    parsed = F.from_csv(F.col("value"), ddl, {"sep": contract.delimiter, "mode": "PERMISSIVE"})
+    options = {
+        "sep": contract.delimiter,
+        "escape": '"',  # RFC 4180: "" in a quoted field is a quote
+        "mode": "PERMISSIVE",
+        "columnNameOfCorruptRecord": EXTRA,
+    }
+    parsed = F.from_csv(F.col("value"), ddl, options)
     position = {h: i for i, h in enumerate(headers)}
     if contract.header:
         lines = lines.where(F.col("_line") > 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,6 +26,9 @@ from pydantic import (
     model_validator,
 )
 
+from jobs.archives import ArchiveProblem, archive_formats, is_archive, unpack
+from jobs.parquet_types import type_problem
+from jobs.records import RecordProblem, UndecodableText, scan_text
 from schemas.contracts import FeedContract, validation_problems
 
 UTF8 = "utf-8"
@@ -40,8 +44,9 @@ class DeliveredFile:
     path: Path  # as delivered, in the landing zone
     readable: Path  # what Spark reads: the file itself, or its UTF-8 copy when delivered in another encoding
     sha256: str
-    lines: int
+    lines: int  # records, the header included (a quoted field's newlines do not end one)
     headers: tuple[str, ...]  # contract column names in the file's order; "?<header>" if undeclared
+    spans: bool = False  # some record spans physical lines (a newline inside a quoted field)
 
 
 class _Strict(BaseModel):
@@ -83,8 +88,11 @@ def batch_dir(landing: Path, contract: FeedContract, batch_id: str) -> Path:
 
 
 def data_files(directory: Path, contract: FeedContract) -> list[Path]:
-    """The delivery's data files: every `*.<format>` not starting with `_` or `.`."""
-    return sorted(p for p in directory.glob(f"*.{contract.format}") if not p.name.startswith(("_", ".")))
+    """The delivery's data files: every `*.<format>` (or `*.<format>.gz`, `*.zip` for a text format)
+    not starting with `_` or `.`."""
+    endings = (f".{contract.format}", *archive_formats(contract.format))
+    found = directory.iterdir() if directory.is_dir() else iter(())
+    return sorted(p for p in found if p.name.endswith(endings) and not p.name.startswith(("_", ".")))
 
 
 def check_delivery(
@@ -109,7 +117,7 @@ def check_delivery(
     for folder in (p for p in files if not p.is_file()):
         raise DeliveryRejected(f"{folder}: a folder named like a data file; the whole delivery is refused")
     manifest = _manifest(directory)
-    check = _check_parquet if contract.format == "parquet" else _check_file
+    check = _check_parquet if contract.format == "parquet" else _check_text
     checked = [check(contract, path, staging) for path in files]
     if manifest is not None:
         _match_manifest(directory, manifest, checked, contract)
@@ -179,64 +187,42 @@ def _match_manifest(
             )
 
 
-def _check_file(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
-    """One streaming pass: checksum, strict decoding, line count, header; a UTF-8 copy if needed."""
-    encoding = codecs.lookup(contract.encoding).name
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    digest = hashlib.sha256()
-    copy = staging / path.name if encoding != UTF8 else None
-    out = None
-    if copy:
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        out = copy.open("w", encoding=UTF8, newline="")
-    lines, first_line, offset = 0, None, 0
+def _check_text(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
+    """A CSV or JSON Lines file; an archive is unpacked into staging first and its content checked."""
+    if not is_archive(path):
+        return _check_file(contract, path, staging, path)
     try:
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                digest.update(chunk)
-                try:
-                    text = decoder.decode(chunk)
-                except UnicodeDecodeError as exc:
-                    line = lines + chunk[: exc.start].count(b"\n") + 1
-                    raise DeliveryRejected(
-                        f"{path}: not valid {contract.encoding} at line {line} (byte {offset + exc.start}); "
-                        f"the contract schemas/{contract.department}/{contract.feed}.yaml declares "
-                        f"encoding {contract.encoding}"
-                    ) from exc
-                if first_line is None and "\n" in text:
-                    first_line = text.split("\n", 1)[0]
-                lines += chunk.count(b"\n")
-                offset += len(chunk)
-                if out:
-                    out.write(text)
-            tail = decoder.decode(b"", final=True)
-            if out:
-                out.write(tail)
-    except UnicodeDecodeError as exc:
+        unpacked = unpack(path, contract.format, staging / "unpacked")
+    except ArchiveProblem as exc:
+        raise DeliveryRejected(f"{path}: {exc}") from exc
+    with path.open("rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()  # the file as delivered and listed
+    return dataclasses.replace(_check_file(contract, path, staging, unpacked), sha256=digest)
+
+
+def _check_file(contract: FeedContract, path: Path, staging: Path, source: Path) -> DeliveredFile:
+    """One streaming pass over `source` (the delivered `path`, or what its archive unpacked to):
+    checksum, strict decoding, records, header; a UTF-8 copy if needed. Problems name `path`."""
+    encoding = codecs.lookup(contract.encoding).name
+    copy = staging / source.name if encoding != UTF8 else None
+    try:
+        digest, scan, first_line = scan_text(source, encoding, contract.format == "csv", copy)
+    except UndecodableText as exc:
         raise DeliveryRejected(
-            f"{path}: truncated {contract.encoding} sequence at the end of the file"
+            f"{path}: not valid {contract.encoding} {exc}; the contract "
+            f"schemas/{contract.department}/{contract.feed}.yaml declares encoding {contract.encoding}"
         ) from exc
-    finally:
-        if out:
-            out.close()
-    if offset and not _ends_with_newline(path):
-        lines += 1
+    except RecordProblem as exc:
+        raise DeliveryRejected(f"{path}: {exc}") from exc
+    if not scan.lines and not scan.records and contract.header and contract.format == "csv":
+        raise DeliveryRejected(
+            f"{path}: the file is empty (0 bytes); a delivery without rows still needs its header line"
+        )
     if contract.format == "jsonl":  # keys are checked per line in Spark (undeclared ones kept or flagged)
         headers = tuple(c.name for c in contract.columns)
     else:
-        first = first_line if first_line is not None else _whole(path, encoding)
-        headers = _check_header(contract, path, first)
-    return DeliveredFile(path, copy or path, digest.hexdigest(), lines, headers)
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as fh:
-        fh.seek(-1, 2)
-        return fh.read(1) == b"\n"
-
-
-def _whole(path: Path, encoding: str) -> str:
-    return path.read_text(encoding=encoding).split("\n", 1)[0]
+        headers = _check_header(contract, path, first_line or "")
+    return DeliveredFile(path, copy or source, digest, scan.records, headers, scan.spans)
 
 
 def _check_parquet(contract: FeedContract, path: Path, staging: Path) -> DeliveredFile:
@@ -248,14 +234,33 @@ def _check_parquet(contract: FeedContract, path: Path, staging: Path) -> Deliver
     with path.open("rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     headers = _match_fields(contract, path, list(meta.schema.names))
+    arrow = meta.schema.to_arrow_schema()
+    for c in contract.columns:
+        problem = type_problem(c.type, arrow.field(c.header).type)
+        if problem:
+            raise DeliveryRejected(f"{path}: field {c.header}: {problem}")
     return DeliveredFile(path, path, digest, meta.num_rows, headers)
 
 
 def _check_header(contract: FeedContract, path: Path, first_line: str) -> tuple[str, ...]:
     if not contract.header:
         return tuple(c.name for c in contract.columns)
-    row = next(csv.reader([first_line.lstrip("\ufeff").rstrip("\r")], delimiter=contract.delimiter), [])
-    return _match_fields(contract, path, [h.strip() for h in row])
+    line = first_line.lstrip("\ufeff").rstrip("\r")
+    try:
+        return _match_fields(contract, path, _fields(line, contract.delimiter))
+    except DeliveryRejected as exc:
+        expected = {c.header for c in contract.columns}
+        for other in (d for d in ",;\t|" if d != contract.delimiter):
+            if expected <= set(_fields(line, other)):
+                raise DeliveryRejected(
+                    f"{exc}; the header splits on {other!r}, not on {contract.delimiter!r} "
+                    "(the wrong delimiter?)"
+                ) from exc
+        raise
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    return [h.strip() for h in next(csv.reader([line], delimiter=delimiter), [])]
 
 
 def _match_fields(contract: FeedContract, path: Path, got: list[str]) -> tuple[str, ...]:

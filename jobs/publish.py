@@ -89,6 +89,7 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
         f"{batch_order_key(contract.batch_order, 's._batch_id')} >= "
         f"coalesce({batch_order_key(contract.batch_order, 't._batch_id')}, -1)"
     )
+    before = tables.version(spark, GOLD, t.table)
     (
         gold.alias("t")
         .merge(source.alias("s"), on)
@@ -96,10 +97,12 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
         .whenNotMatchedInsert(values=insert)
         .execute()
     )
-    m = tables.last_commit_metrics(spark, GOLD, t.table)
+    after = tables.version(spark, GOLD, t.table)
+    # An empty batch commits nothing: the latest commit's metrics would be an earlier batch's.
+    m = tables.last_commit_metrics(spark, GOLD, t.table) if after != before else {}
     return PublishResult(
         source_rows=m.get("numSourceRows", 0),
         inserted=m.get("numTargetRowsInserted", 0),
         updated=m.get("numTargetRowsUpdated", 0),
-        version=tables.version(spark, GOLD, t.table),
+        version=after,
     )

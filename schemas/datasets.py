@@ -27,7 +27,7 @@ ASSET_SCHEME = "lake"  # Airflow Asset URIs: lake://<schema>/<table>
 NAMESPACE = "lake"  # our short dataset namespace (also the Trino catalog's default name)
 JOB_NAMESPACE = "govlake"  # jobs: Spark applications, Airflow DAGs/tasks, provisioning
 LANDING_NAMESPACE = "landing"  # delivered files: <department>/<feed>/<batch>/<file>
-EXTRA = "_extra"  # bronze: the value of a surplus field, if a line has more fields than the header
+EXTRA = "_extra"  # bronze: a line's whole text if its fields do not match the header (or not JSON)
 UNDECLARED_COL = "_undeclared"  # bronze: undeclared fields as JSON (contracts that keep them)
 _TABLE = re.compile(r"^([a-z][a-z0-9_]*)/([a-z][a-z0-9_]*)/?$")
 
