@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from govlake.airflow_runner import airflow_env
 from infra import postgres
+from infra.private_files import generated_secret
 from infra.settings import Settings
 
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
@@ -45,13 +45,7 @@ def _pid_file(s: Settings, component: str) -> Path:
 
 def _secret(s: Settings, name: str) -> str:
     """A secret every component must share (the execution API's JWT key), generated once, 0600."""
-    path = served_home(s) / name
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    return generated_secret(served_home(s) / name, 32)
 
 
 def db_urls(s: Settings) -> tuple[str, str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
+from infra.private_files import generated_secret
 from infra.settings import Settings
 
 HOST = "127.0.0.1"
@@ -59,13 +59,7 @@ def log_file(s: Settings) -> Path:
 
 def password(s: Settings) -> str:
     """This installation's password of the `govlake` role: generated once, kept 0600 under the home."""
-    path = state_dir(s) / "password"
-    if not path.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    return generated_secret(state_dir(s) / "password")
 
 
 def url(s: Settings, driver: str = "psycopg") -> str:

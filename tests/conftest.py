@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import pytest
+
 if "GOVLAKE_TEST_HOME" not in os.environ:
     os.environ["GOVLAKE_TEST_HOME"] = tempfile.mkdtemp(prefix="govlake-test-")
 os.environ["GOVLAKE_HOME"] = os.environ["GOVLAKE_TEST_HOME"]
@@ -16,3 +18,14 @@ os.environ.setdefault("GOVLAKE_SPARK_DRIVER_MEMORY", "2g")
 os.environ["AIRFLOW_HOME"] = os.path.join(os.environ["GOVLAKE_HOME"], "airflow")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{os.environ['AIRFLOW_HOME']}/airflow.db"
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    """An empty installation home of this test's own (settings() re-read before and after)."""
+    from infra.settings import settings
+
+    monkeypatch.setenv("GOVLAKE_HOME", str(tmp_path))
+    settings.cache_clear()
+    yield tmp_path
+    settings.cache_clear()

@@ -21,11 +21,8 @@ HOUSEHOLD = get_contract("public_security/household_register")  # every working 
 
 
 @pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    monkeypatch.setenv("GOVLAKE_HOME", str(tmp_path))
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+def fresh(fresh_home):
+    return fresh_home
 
 
 def _land(contract, batch: str, when: dt.datetime) -> None:

@@ -25,11 +25,8 @@ def _land(batch: str, manifest: str = '{"files": []}', complete: bool = True) ->
 
 
 @pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    monkeypatch.setenv("GOVLAKE_HOME", str(tmp_path))
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
+def fresh(fresh_home):
+    return fresh_home
 
 
 def _events(*batches: str, handed_on: list[str] | None = None) -> dict:
