@@ -13,7 +13,7 @@ from govlake import arrivals
 from govlake.delivery_watch import MANIFEST, landing_dir
 from infra.settings import settings
 from schemas.arrival import Arrival
-from schemas.contracts import get_contract
+from schemas.contracts import get_contract, load_contracts
 
 CST = ZoneInfo("Asia/Shanghai")
 WATER = get_contract("water/water_quality")  # every day by 08:00
@@ -94,3 +94,17 @@ def test_a_working_days_feed_is_not_due_on_a_public_holiday():
     day = dt.timedelta(days=1)
     assert not arrivals.verdict(HOUSEHOLD, holiday - day, holiday, settings())["late"]
     assert arrivals.verdict(HOUSEHOLD, workday - day, workday, settings())["late"]
+
+
+def test_govlake_arrivals_lists_every_feed_and_exits_1_when_one_is_late(capsys):
+    from govlake.cli import main
+
+    _, due = arrivals.last_period(WATER.arrival, dt.datetime.now(dt.UTC))
+    _land(WATER, due.astimezone(CST).strftime("%Y%m%d"), due - dt.timedelta(minutes=1))  # just in time
+    code = main(["arrivals"])
+    out = capsys.readouterr().out
+    assert code == 1  # the other declared feeds have never delivered here
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}
+    assert len(rows) == len(load_contracts())
+    assert "late" in rows["ecology/monitoring_station"] and "not declared" in rows["health/health_record"]
+    assert rows["water/water_quality"].split("│")[-2].strip() == "on time"

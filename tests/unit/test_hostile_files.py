@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from govlake import pipeline
+from infra.settings import settings
 from jobs import batch_log, tables
 from jobs.preflight import DeliveryRejected, check_delivery
 from schemas.contracts import FeedContract, get_contract
@@ -35,11 +36,17 @@ _seeds = iter(range(100, 10_000))
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
+def spark(tmp_path_factory) -> Iterator[SparkSession]:
+    """A Spark session over a warehouse of this module's own: its household, station and water batches must
+    not reach the tables the integration tests reconcile."""
     from jobs.spark import get_spark, stop_spark  # lazy: Spark only for this module's pipeline cases
 
-    yield get_spark("govlake-tests")
-    stop_spark()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GOVLAKE_HOME", str(tmp_path_factory.mktemp("hostile-home")))
+        settings.cache_clear()
+        yield get_spark("govlake-tests")
+        stop_spark()
+    settings.cache_clear()
 
 
 def _delivery(tmp_path: Path, batch: str, contract: FeedContract = HOUSEHOLD, persons: int = 20) -> Delivery:
