@@ -41,7 +41,9 @@ def _doc(contract: FeedContract, tables: FeedTables) -> str:
     )
 
 
-def _first_batch(contract: FeedContract, params: dict[str, Any] | None, triggering: Any) -> str | None:
+def _first_batch(
+    contract: FeedContract, params: dict[str, Any] | None, triggering: Any, woken: bool = False
+) -> str | None:
     """The batch a run takes: its `batch_id` param; in a run a landed delivery started, the earliest
     delivery waiting (none: the run skips); else (a manual run) None, the latest."""
     named = (params or {}).get("batch_id")
@@ -49,7 +51,7 @@ def _first_batch(contract: FeedContract, params: dict[str, Any] | None, triggeri
         with contextlib.suppress(ValueError):  # preflight names a bad batch id
             take(contract, named, settings())
         return str(named)
-    if not triggering:
+    if not woken:  # Airflow may start an asset-triggered run with no event in it: still not manual
         return None
     chosen = batch_to_run(contract, triggering)
     if chosen is None:
@@ -65,9 +67,11 @@ def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
         state: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         triggering_asset_events: Any = None,
+        dag_run: Any = None,
     ) -> dict[str, Any]:
         if state is None:
-            chosen = _first_batch(get_contract(feed), params, triggering_asset_events)
+            woken = bool(triggering_asset_events) or getattr(dag_run, "run_type", None) == "asset_triggered"
+            chosen = _first_batch(get_contract(feed), params, triggering_asset_events, woken)
             current = BatchState(feed=feed, batch_id=chosen)
         else:
             current = BatchState.model_validate(state)
