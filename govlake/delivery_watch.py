@@ -37,6 +37,10 @@ def announced_dir(contract: FeedContract, s: Settings) -> Path:
     return s.airflow_home / "announced" / contract.key
 
 
+def _taken_beside(announced: Path) -> Path:
+    return announced.parent.parent / "taken" / announced.name
+
+
 def landed(contract: FeedContract, landing: Path) -> list[tuple[str, str]]:
     """(batch id, manifest sha256) of each complete delivery, in the contract's batch order; folders that
     are links, lack a manifest or break the batch order are not (yet) deliveries."""
@@ -59,11 +63,14 @@ def unannounced(contract: FeedContract, landing: Path, announced: Path) -> list[
 
 
 def baseline(contract: FeedContract, landing: Path, announced: Path) -> int:
-    """Record every delivery already landed as announced (the watcher's first start); how many."""
+    """Record every delivery already landed as announced and taken (the watcher's first start): history
+    waits for no run; how many."""
     old = landed(contract, landing)
-    staging = announced.with_name(announced.name + ".new")
+    staging, taken = announced.with_name(announced.name + ".new"), _taken_beside(announced)
     staging.mkdir(parents=True, exist_ok=True)
+    taken.mkdir(parents=True, exist_ok=True)
     for batch, digest in old:
+        (taken / batch).write_text(digest)
         (staging / batch).write_text(digest)
     staging.rename(announced)
     return len(old)
@@ -120,7 +127,7 @@ def landing_asset(contract: FeedContract, s: Settings | None = None) -> Asset:
 
 
 def taken_dir(contract: FeedContract, s: Settings) -> Path:
-    return s.airflow_home / "taken" / contract.key
+    return _taken_beside(announced_dir(contract, s))
 
 
 def _digest(folder: Path) -> str | None:

@@ -68,6 +68,7 @@ def _announce_once() -> list[dict]:
 def test_the_first_watch_takes_what_landed_as_history_then_announces_each_delivery_once():
     _land("20261101")
     assert _announce_once() == []  # landed before the watch began
+    assert w.still_waiting(CONTRACT) == [] and w.batch_to_run(CONTRACT, _events()) is None  # no run takes it
     _land("20261103")
     _land("20261102")
     events = _announce_once()
