@@ -44,16 +44,14 @@ def insert(
         written = _append_chained(spark, table, values, s, replace, key)
     elif key:
         frame = spark.createDataFrame(values, governance_tables.struct(table))
-        target.alias("t").merge(
-            frame.alias("s"), f"t.{identifier(key)} = s.{identifier(key)}"
-        ).whenNotMatchedInsertAll().execute()
+        merge = target.alias("t").merge(frame.alias("s"), f"t.{identifier(key)} = s.{identifier(key)}")
+        tables.retry_conflicts(f"{SCHEMA}.{table} merge", merge.whenNotMatchedInsertAll().execute)
         written = len(values)
     else:
         if values or replace:
             frame = spark.createDataFrame(values, governance_tables.struct(table))
-            frame.write.format("delta").mode("overwrite" if replace else "append").save(
-                tables.path(SCHEMA, table)
-            )
+            write = frame.write.format("delta").mode("overwrite" if replace else "append")
+            tables.retry_conflicts(f"{SCHEMA}.{table} write", lambda: write.save(tables.path(SCHEMA, table)))
         written = len(values)
     register([(SCHEMA, table)], s)
     return written
@@ -85,8 +83,8 @@ def _append_chained(
         last = current.orderBy(F.col("seq").desc()).select("seq", "row_hash").first()
         chained = chain.extend(names, rows, (last.seq, last.row_hash) if last else None)
         if chained:
-            frame = spark.createDataFrame(chained, governance_tables.struct(table))
-            frame.write.format("delta").mode("append").save(path)
+            append = spark.createDataFrame(chained, governance_tables.struct(table)).write.format("delta")
+            tables.retry_conflicts(f"{SCHEMA}.{table} append", lambda: append.mode("append").save(path))
     return len(chained)
 
 

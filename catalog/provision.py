@@ -3,7 +3,9 @@ personal data masked by classification level (catalog.masks, the rebuild rule ap
 the request's expiry date applied in the view itself (`current_date <= DATE '<expires>'`), never a column
 deriving from a negative-list item (catalog.negative). Each granted request is provisioned on its own: a
 failure is returned (and its view dropped) while the others proceed; views of every request not granted
-are always dropped; then the access rules are rewritten. Idempotent: re-running changes nothing.
+are always dropped; then the access rules are rewritten. Idempotent: re-running changes nothing. Trino
+unreachable (a restart) is no request's failure: the run fails there, leaving every view it made as
+decided (a view is one CREATE OR REPLACE), and a re-run (the DAG task's retry) converges.
 
 Views are created through the platform's catalog (infra.trino_security.platform_catalog; the catalog
 everybody reads is read-only) and read `lake.gold`, so a department reads `lake.share_<department>.<id>`.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trino.dbapi import Cursor
+from trino.exceptions import HttpError, TrinoConnectionError, TrinoInternalError
 
 from catalog import server
 from catalog.engine import Decision
@@ -112,6 +115,12 @@ def provision_share(
     return done
 
 
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says Trino could not be reached or answered no query (a restart, a network fault),
+    not that this request's view is wrong."""
+    return isinstance(exc, (OSError, TrinoConnectionError, HttpError, TrinoInternalError))
+
+
 def existing_share_views(cur: Cursor, catalog: str) -> set[tuple[str, str]]:
     cur.execute(
         f"SELECT table_schema, table_name FROM {catalog}.information_schema.views "
@@ -157,6 +166,8 @@ def provision(
                 created.append(_grant(cur, requests[d.request_id], d, cat, negatives, gold, s))
                 wanted.add((f"share_{d.requester}", d.request_id))
             except Exception as exc:  # one bad grant never stops the others, nor the drops below
+                if unreachable(exc):  # Trino itself (restarting): fail the run, the task's retry converges
+                    raise
                 why = str(exc).removeprefix(f"{d.request_id}: ")
                 log.error("share %s not provisioned: %s", d.request_id, why)
                 failed.append(f"{d.request_id}: {why}")

@@ -6,6 +6,8 @@ of the contracts show up as column comments.
 
 from __future__ import annotations
 
+from trino.exceptions import TrinoUserError
+
 from infra import trino_security
 from infra.settings import Settings, settings
 from infra.trino_client import connect
@@ -14,7 +16,8 @@ from schemas.contracts import identifier
 
 def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[str]:
     """Register each (schema, table) not yet known to Trino; returns the names newly registered. Through the
-    platform's catalog: the one everybody reads is read-only in the connector."""
+    platform's catalog: the one everybody reads is read-only in the connector. Idempotent, so a retried
+    task converges: a table registered already, also by a concurrent run, is left as it is."""
     s = s or settings()
     catalog = identifier(trino_security.platform_catalog(s))
     added = []
@@ -33,10 +36,15 @@ def register(tables: list[tuple[str, str]], s: Settings | None = None) -> list[s
             )
             if cur.fetchall()[0][0]:
                 continue
-            cur.execute(
-                f"CALL {catalog}.system.register_table(schema_name => '{schema}', table_name => '{table}', "
-                f"table_location => '{s.trino_table_uri(schema, table)}')"
-            )
-            cur.fetchall()
+            try:
+                cur.execute(
+                    f"CALL {catalog}.system.register_table(schema_name => '{schema}', "
+                    f"table_name => '{table}', table_location => '{s.trino_table_uri(schema, table)}')"
+                )
+                cur.fetchall()
+            except TrinoUserError as exc:  # another feed's run registered it meanwhile: as wanted
+                if exc.error_name != "TABLE_ALREADY_EXISTS":
+                    raise
+                continue
             added.append(f"{schema}.{table}")
     return added

@@ -12,23 +12,56 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, TriggerRule, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from govlake import engine_client
+from govlake.batch_claim import BatchTaken
 from govlake.delivery_watch import batch_to_run, landing_asset, still_waiting, take
 from govlake.lineage_airflow import link_spark, link_task
 from govlake.results import BatchState
-from govlake.stages import STAGES, Stage
-from infra.settings import settings
-from schemas.contracts import FeedContract, get_contract, load_contracts
+from govlake.stages import STAGES, Stage, run_claimed
+from infra.settings import Settings, settings
+from jobs.preflight import DeliveryRejected
+from schemas.contracts import ContractError, FeedContract, get_contract, load_contracts
 from schemas.datasets import FeedTables, Table, feed_tables
+from schemas.quality import QualityGateFailed
 
 
 def asset(table: Table) -> Asset:
     return Asset(table.asset_uri, group=table.schema)
+
+
+# What a retry cannot change: the data, the contract or the request is wrong. Anything else (Trino or the
+# engine restarting, a lost Delta race past its retries, a full disk) is retried with backoff.
+PERMANENT: tuple[type[Exception], ...] = (
+    QualityGateFailed, DeliveryRejected, ContractError, FileNotFoundError, ValueError, KeyError,
+)  # fmt: skip
+
+
+def default_args(owner: str, s: Settings | None = None) -> dict[str, Any]:
+    """Every task's owner and retry policy (feed, library and share DAGs): `task_retries` retries, the
+    first after `task_retry_delay` seconds, each next one twice as late, at most `task_max_retry_delay`."""
+    s = s or settings()
+    return {
+        "owner": owner,
+        "retries": s.task_retries,
+        "retry_delay": dt.timedelta(seconds=s.task_retry_delay),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": dt.timedelta(seconds=s.task_max_retry_delay),
+    }
+
+
+@contextlib.contextmanager
+def task_errors() -> Iterator[None]:
+    """A task body's errors: a permanent one (PERMANENT) fails the task without its retries."""
+    try:
+        yield
+    except PERMANENT as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _doc(contract: FeedContract, tables: FeedTables) -> str:
@@ -76,7 +109,13 @@ def _stage_task(stage: Stage, feed: str, tables: FeedTables) -> Any:
         else:
             current = BatchState.model_validate(state)
         work = {"stage": stage.name, "state": current.model_dump(mode="json")}
-        return engine_client.call("stage", work, lambda: stage.run(current).model_dump(mode="json"))
+        with task_errors():
+            try:
+                return engine_client.call(
+                    "stage", work, lambda: run_claimed(stage, current).model_dump(mode="json")
+                )
+            except BatchTaken as exc:  # another run of the batch has it: this one ends, skipped
+                raise AirflowSkipException(str(exc)) from exc
 
     run.__name__ = stage.name
     link = link_spark if stage.own_spark_session else link_task
@@ -112,7 +151,7 @@ def feed_dag(contract: FeedContract) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["feed", contract.department, contract.target.library],
-        default_args={"owner": contract.department, "retries": 0},
+        default_args=default_args(contract.department),
         params={"batch_id": Param(None, type=["null", "string"], description="landing folder to ingest")},
     )
     def _feed() -> None:

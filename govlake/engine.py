@@ -48,10 +48,10 @@ Operation = Callable[[dict[str, Any]], dict[str, Any]]
 
 def _stage(args: dict[str, Any]) -> dict[str, Any]:
     from govlake.results import BatchState  # lazy: the engine imports the stages once it serves
-    from govlake.stages import STAGES
+    from govlake.stages import STAGES, run_claimed
 
     stage = next(s for s in STAGES if s.name == args["stage"])
-    return stage.run(BatchState.model_validate(args["state"])).model_dump(mode="json")
+    return run_claimed(stage, BatchState.model_validate(args["state"])).model_dump(mode="json")
 
 
 def _library(args: dict[str, Any]) -> dict[str, Any]:

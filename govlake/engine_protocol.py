@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from govlake.batch_claim import BatchTaken
 from infra.settings import LINEAGE_JOB_ENV, LINEAGE_PARENT_ENV, LINEAGE_ROOT_ENV, Settings
 from jobs.preflight import DeliveryRejected
 from schemas.contracts import ContractError
@@ -50,5 +51,6 @@ def errors_by_name() -> dict[str, type[Exception]]:
     """Errors the engine returns by name, raised again as themselves on the caller's side."""
     known: list[type[Exception]] = [
         QualityGateFailed, DeliveryRejected, ContractError, FileNotFoundError, ValueError, KeyError,
+        BatchTaken,
     ]  # fmt: skip
     return {e.__name__: e for e in known}

@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, dag, task
 
 from govlake import engine_client
-from govlake.dag_factory import asset
+from govlake.dag_factory import asset, default_args, task_errors
 from schemas.contracts import load_contracts
 from schemas.datasets import GOLD, Table
 from schemas.libraries import GoldenLibrary, Library, load_libraries
@@ -40,7 +40,7 @@ def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["library", lib.kind, lib.library],
-        default_args={"owner": "gov_services", "retries": 0},
+        default_args=default_args("gov_services"),
         params={"batch_id": Param("20261123", type="string", description="build batch (yyyyMMdd: its date)")},
     )
     def _library() -> None:
@@ -48,11 +48,13 @@ def library_dag(lib: Library, feed_tables: dict[str, str]) -> DAG:
         def build(params: dict[str, Any] | None = None) -> dict[str, Any]:
             batch = (params or {}).get("batch_id") or dt.date.today().strftime("%Y%m%d")
             work = {"table": lib.table, "batch": batch}
-            return engine_client.call("library", work, lambda: build_here(lib.table, batch))
+            with task_errors():
+                return engine_client.call("library", work, lambda: build_here(lib.table, batch))
 
         @task
         def trino(summary: dict[str, Any]) -> dict[str, Any]:
-            return {**summary, **engine_client.call("register_all", {}, register_here)}
+            with task_errors():
+                return {**summary, **engine_client.call("register_all", {}, register_here)}
 
         trino(build())
 

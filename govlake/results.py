@@ -82,6 +82,7 @@ class BatchState(_Result):
     gold: GoldResult | None = None
     gold_quality: QualityResult | None = None
     trino: TrinoResult | None = None
+    taken: str | None = None  # left to another run of the same batch (govlake.batch_claim), and why
 
     @property
     def batch(self) -> str:

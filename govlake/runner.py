@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from govlake import pipeline, stages
+from govlake import batch_claim, pipeline, stages
+from govlake.batch_claim import BatchTaken
 from govlake.results import BatchState
 from infra.settings import settings
 from jobs.preflight import DeliveryRejected, batch_dir
@@ -24,16 +25,25 @@ def no_timer(stage: str, seconds: float, rows: int) -> None:
 def run_feed(
     feed: str, batch: str | None, timer: Timer = no_timer, gated: bool = True, serving: bool = False
 ) -> BatchState:
-    """Every stage of one feed's batch, in order; raises QualityGateFailed where the gate stops it."""
+    """Every stage of one feed's batch, in order, holding the batch's lock; raises QualityGateFailed
+    where the gate stops it. If another run of the batch held the lock and worked on the batch meanwhile,
+    returns at once, the state's `taken` saying so."""
     selected = stages.select(gated, serving)
-    state = pipeline.start(feed, batch)
-    for i, stage in enumerate(selected):
-        after = selected[i + 1] if i + 1 < len(selected) else None
-        if after is not None and after.prepare is not None:
-            after.prepare()
-        t = time.monotonic()
-        state = stage.run(state)
-        timer(stage.name, time.monotonic() - t, stage.rows(state))
+    state = stages.with_batch(pipeline.start(feed, batch))
+    with batch_claim.claim(state.feed, state.batch) as waited:  # the whole run: one run of a batch at once
+        if waited is not None:
+            try:
+                stages.check_not_taken(state, waited)
+            except BatchTaken as exc:
+                print(exc, flush=True)
+                return state.with_(taken=str(exc))
+        for i, stage in enumerate(selected):
+            after = selected[i + 1] if i + 1 < len(selected) else None
+            if after is not None and after.prepare is not None:
+                after.prepare()
+            t = time.monotonic()
+            state = stage.run(state)
+            timer(stage.name, time.monotonic() - t, stage.rows(state))
     return state
 
 

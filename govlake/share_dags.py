@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import DAG, dag, task
 
 from govlake import engine_client
+from govlake.dag_factory import default_args, task_errors
 
 DAG_ID = "share_expiry"
 SCHEDULE = "@daily"
@@ -30,14 +31,15 @@ def share_expiry_dag() -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=["share", "governance"],
-        default_args={"owner": "gov_services", "retries": 1, "retry_delay": dt.timedelta(minutes=10)},
+        default_args=default_args("gov_services"),
     )
     def _share_expiry() -> None:
         @task
         def share_engine() -> dict[str, Any]:
             today = dt.date.today()
             work = {"today": today.isoformat()}
-            return engine_client.call("share_expiry", work, lambda: share_expiry_here(today))
+            with task_errors():
+                return engine_client.call("share_expiry", work, lambda: share_expiry_here(today))
 
         share_engine()
 

@@ -6,11 +6,16 @@ each; the local runner (govlake.runner) calls them in the same order in one proc
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from govlake import gates, pipeline
+from govlake import batch_claim, gates, pipeline
+from govlake.batch_claim import BatchTaken
 from govlake.results import BatchState
+from jobs import batch_log
+from jobs.spark import get_spark
+from schemas.contracts import get_contract
 from schemas.datasets import FeedTables, Table
 
 StageFn = Callable[[BatchState], BatchState]
@@ -63,3 +68,30 @@ STAGES: tuple[Stage, ...] = (
 def select(gated: bool = True, serving: bool = True) -> tuple[Stage, ...]:
     """The stages to run: all of them, or without the quality stages or the Trino registration."""
     return tuple(s for s in STAGES if (gated or not s.quality) and (serving or not s.serving))
+
+
+def with_batch(state: BatchState) -> BatchState:
+    """The state with its batch named: a run that names none takes the latest delivery (as preflight)."""
+    if state.batch_id is not None:
+        return state
+    return state.with_(batch_id=pipeline.latest_batch(get_contract(state.feed)))
+
+
+def check_not_taken(state: BatchState, waited_since: dt.datetime) -> None:
+    """BatchTaken if another run logged a stage of this batch while this one waited for its lock."""
+    logged = batch_log.logged_since(get_spark(), state.feed, state.batch, waited_since)
+    if logged:
+        raise BatchTaken(
+            f"{state.feed} batch {state.batch}: another run of it worked on it meanwhile "
+            f"({', '.join(logged)}); left to that run"
+        )
+
+
+def run_claimed(stage: Stage, state: BatchState) -> BatchState:
+    """`stage.run(state)` holding the batch's lock (govlake.batch_claim): two runs of one batch never run
+    a stage of it at once; a run that waited while another logged a stage of it stops (BatchTaken)."""
+    state = with_batch(state)
+    with batch_claim.claim(state.feed, state.batch) as waited:
+        if waited is not None:
+            check_not_taken(state, waited)
+        return stage.run(state)

@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     )
     lineage: bool = Field(True, description="OpenLineage capture (Spark listener, Airflow provider)")
     lineage_url: str = Field("", description="Marquez-compatible endpoint (empty: files under home)")
+    task_retries: int = Field(
+        3, ge=0, description="retries of a failed Airflow task (feed, library, share DAGs)"
+    )
+    task_retry_delay: float = Field(
+        15.0, gt=0, description="seconds before a failed Airflow task's first retry; doubled for each next"
+    )
+    task_max_retry_delay: float = Field(
+        600.0, gt=0, description="longest wait before an Airflow task's retry"
+    )
     quality_result_format: Literal["BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE"] = Field(
         "BOOLEAN_ONLY", description="GX result format of the quality runs"
     )

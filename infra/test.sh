@@ -9,7 +9,7 @@ bash "$ROOT/infra/setup.sh" --no-demo
 cd "$ROOT"
 MYPY_FILES=(
   infra/settings.py schemas                               # the ground floor
-  govlake/stages.py govlake/results.py govlake/pipeline.py govlake/gates.py govlake/runner.py # the stage layer
+  govlake/stages.py govlake/results.py govlake/pipeline.py govlake/gates.py govlake/runner.py govlake/batch_claim.py # the stage layer
   catalog/chain.py catalog/signing.py catalog/negative.py catalog/masks.py catalog/audit.py catalog/engine.py
   infra/event_receiver.py infra/trino_security.py infra/trino_credentials.py                # the security path
   govlake/engine.py govlake/engine_client.py govlake/engine_protocol.py lineage/reparent.py  # the shared engine

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from jobs import governance_tables, tables
@@ -40,7 +42,23 @@ def entry(
 
 
 def record(spark: SparkSession, *entries: dict[str, Any]) -> None:
-    """Append the entries in one Delta commit."""
+    """Append the entries in one Delta commit (again if another writer's commit wins the race)."""
     governance_tables.ensure(spark, TABLE)
     rows = tables.local_frame(spark, list(entries), struct())
-    rows.write.format("delta").mode("append").save(tables.path(SCHEMA, TABLE))
+    append = rows.write.format("delta").mode("append")
+    tables.retry_conflicts(f"{SCHEMA}.{TABLE} append", lambda: append.save(tables.path(SCHEMA, TABLE)))
+
+
+def logged_since(spark: SparkSession, feed: str, batch_id: str, since: dt.datetime) -> list[str]:
+    """The stages logged for the feed's batch that finished at or after `since` (oldest first)."""
+    path = tables.path(SCHEMA, TABLE)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return []
+    rows = (
+        spark.read.format("delta")
+        .load(path)
+        .where(
+            (F.col("feed") == feed) & (F.col("batch_id") == batch_id) & (F.col("finished_at") >= F.lit(since))
+        )
+    )
+    return [f"{r.stage} {r.status}" for r in rows.orderBy("finished_at").select("stage", "status").collect()]

@@ -63,11 +63,12 @@ def _merge(spark: SparkSession, table: str, rows: list[dict[str, Any]], key: tup
         return 0
     source = spark.createDataFrame(rows, governance_tables.struct(table)).dropDuplicates(list(key))
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-    before = tables.version(spark, SCHEMA, table)
-    target.alias("t").merge(source.alias("s"), on).whenNotMatchedInsertAll().execute()
-    if tables.version(spark, SCHEMA, table) == before:  # nothing new: Delta wrote no commit
-        return 0
-    return tables.last_commit_metrics(spark, SCHEMA, table).get("numTargetRowsInserted", 0)
+
+    def merge() -> int:  # its own counts (the table's last commit may be another writer's)
+        out = target.alias("t").merge(source.alias("s"), on).whenNotMatchedInsertAll().execute().first()
+        return int(out["num_inserted_rows"]) if out is not None else 0
+
+    return tables.retry_conflicts(f"{SCHEMA}.{table} merge", merge)
 
 
 def load(spark: SparkSession, root: Path | None = None) -> LoadResult:

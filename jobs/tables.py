@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import pyarrow as pa
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -19,6 +25,9 @@ from pyspark.sql.types import (
 from infra.settings import settings
 from jobs.spark import TABLE_PROPERTIES
 from schemas.datasets import Table
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def path(schema: str, table: str) -> str:
@@ -40,24 +49,29 @@ def ensure(
     """Create the table if it does not exist (column comments come from each field's metadata).
     Partition columns may not be timestamps: their partition values would depend on the session's
     time zone (and `jobs.spark` turns off Delta's re-check for them). An existing table is opened as it
-    is (as `createIfNotExists` would leave it), without building a creation plan: 0.02 s, not 0.17 s."""
+    is (as `createIfNotExists` would leave it), without building a creation plan: 0.02 s, not 0.17 s.
+    Two first writers at once (two feeds' first runs) race to create it: the loser opens the winner's."""
     types = {f.name: f.dataType for f in struct.fields}
     timestamps = [c for c in partition_by if types.get(c) in (TimestampType(), TimestampNTZType())]
     if timestamps:
         raise ValueError(f"{schema}.{table}: timestamp partition column(s) {', '.join(timestamps)}")
     location = path(schema, table)
-    if DeltaTable.isDeltaTable(spark, location):
-        return DeltaTable.forPath(spark, location)
-    builder = DeltaTable.createIfNotExists(spark).location(location).comment(comment)
-    for field in struct.fields:
-        builder = builder.addColumn(
-            field.name, field.dataType, nullable=field.nullable, comment=field.metadata.get("comment")
-        )
-    if partition_by:
-        builder = builder.partitionedBy(*partition_by)
-    for key, value in TABLE_PROPERTIES.items():
-        builder = builder.property(key, value)
-    return builder.execute()
+
+    def create() -> DeltaTable:  # again after losing the race to another first writer: opens its table
+        if DeltaTable.isDeltaTable(spark, location):
+            return DeltaTable.forPath(spark, location)
+        builder = DeltaTable.createIfNotExists(spark).location(location).comment(comment)
+        for field in struct.fields:
+            builder = builder.addColumn(
+                field.name, field.dataType, nullable=field.nullable, comment=field.metadata.get("comment")
+            )
+        if partition_by:
+            builder = builder.partitionedBy(*partition_by)
+        for key, value in TABLE_PROPERTIES.items():
+            builder = builder.property(key, value)
+        return builder.execute()
+
+    return retry_conflicts(f"create {schema}.{table}", create)
 
 
 def exists(spark: SparkSession, table: Table) -> bool:
@@ -100,3 +114,37 @@ def last_commit_metrics(spark: SparkSession, schema: str, table: str) -> dict[st
 def version(spark: SparkSession, schema: str, table: str) -> int:
     row = DeltaTable.forPath(spark, path(schema, table)).history(1).select("version").first()
     return int(row.version) if row else -1
+
+
+# Delta's optimistic concurrency: a commit that lost a race to another writer of the same table (a MERGE
+# that read files another commit added, two first commits of one new table …) fails with one of these.
+CONFLICTS = (
+    "ConcurrentAppendException", "ConcurrentDeleteReadException", "ConcurrentDeleteDeleteException",
+    "ConcurrentTransactionException", "ConcurrentWriteException", "MetadataChangedException",
+    "ProtocolChangedException", "ConcurrentModificationException", "DELTA_CONCURRENT_",
+)  # fmt: skip
+CONFLICT_ATTEMPTS, CONFLICT_BACKOFF_S = 6, 0.2
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is a lost Delta commit race (classic PySpark or Spark Connect, by class or message)."""
+    names = " ".join(c.__name__ for c in type(exc).__mro__) + " " + str(exc)[:2000]
+    return any(c in names for c in CONFLICTS)
+
+
+def retry_conflicts(what: str, write: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """`write()` again, after a growing, jittered pause, while it loses a commit race to another writer
+    of a shared table (at most `attempts` tries; other errors, and the last conflict, are raised). Each
+    retry is logged. `write` must be safe to repeat: a lost commit wrote nothing to the table."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except Exception as exc:
+            if attempt == attempts or not is_conflict(exc):
+                raise
+            pause = CONFLICT_BACKOFF_S * 2 ** (attempt - 1) * (0.5 + random.random())
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            log.warning("%s: concurrent commit (%s); retry %d of %d in %.2f s", what, first, attempt,
+                        attempts - 1, pause)  # fmt: skip
+            time.sleep(pause)
+    raise AssertionError("unreachable")

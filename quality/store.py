@@ -31,9 +31,11 @@ def ensure(spark: SparkSession) -> None:
 
 def write_failing(spark: SparkSession, failures: DataFrame) -> None:
     """Append a run's failing rows (one row per failing row and expectation)."""
-    failures.withColumn("recorded_at", F.lit(dt.datetime.now())).select(
+    rows = failures.withColumn("recorded_at", F.lit(dt.datetime.now())).select(
         *result_names(failure_struct())
-    ).write.format("delta").mode("append").save(tables.path(SCHEMA, FAILURE))
+    )
+    append = rows.write.format("delta").mode("append")
+    tables.retry_conflicts(f"{SCHEMA}.{FAILURE} append", lambda: append.save(tables.path(SCHEMA, FAILURE)))
 
 
 def write_results(spark: SparkSession, results: list[ExpectationResult]) -> None:
@@ -41,9 +43,8 @@ def write_results(spark: SparkSession, results: list[ExpectationResult]) -> None
     named."""
     now = dt.datetime.now()
     rows = [r.as_dict() | {"evaluated_at": now} for r in results]
-    tables.local_frame(spark, rows, result_struct()).write.format("delta").mode("append").save(
-        tables.path(SCHEMA, RESULT)
-    )
+    append = tables.local_frame(spark, rows, result_struct()).write.format("delta").mode("append")
+    tables.retry_conflicts(f"{SCHEMA}.{RESULT} append", lambda: append.save(tables.path(SCHEMA, RESULT)))
 
 
 def result_names(struct: StructType) -> list[str]:

@@ -52,3 +52,34 @@ def test_a_declared_update_frequency_becomes_an_arrival_dag_on_its_deadlines():
         dag = bag.get_dag(f"arrival__{key}")
         assert dag.timetable._expression == arrival.cron and str(dag.timetable._timezone) == arrival.timezone
         assert [t.task_id for t in dag.tasks] == ["check"] and dag.tasks[0].retries == 0
+
+
+def test_feed_library_and_share_tasks_retry_with_exponential_backoff():
+    """Case 2 of issue 20: a task Trino's or the engine's restart fails is retried, each wait twice the
+    one before; a wrong delivery or a stopping quality gate fails at once (AirflowFailException)."""
+    import datetime as dt
+
+    import pytest
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from govlake.dag_factory import task_errors
+    from govlake.share_dags import DAG_ID
+    from infra.settings import settings
+    from schemas.quality import QualityGateFailed
+
+    migrate()
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    s = settings()
+    dag_ids = [c.dag_id for c in load_contracts().values()] + [DAG_ID, "library__spatial_base"]
+    for dag_id in dag_ids:
+        dag = bag.get_dag(dag_id)
+        assert dag.max_active_runs == 1, dag_id
+        for t in dag.tasks:
+            assert t.retries == s.task_retries >= 1, (dag_id, t.task_id)
+            assert t.retry_delay == dt.timedelta(seconds=s.task_retry_delay)
+            assert t.retry_exponential_backoff == 2.0
+            assert t.max_retry_delay == dt.timedelta(seconds=s.task_max_retry_delay)
+    with pytest.raises(AirflowFailException, match="QualityGateFailed: blocked"), task_errors():
+        raise QualityGateFailed("blocked")
+    with pytest.raises(ConnectionRefusedError), task_errors():  # transient: the task's retries take it
+        raise ConnectionRefusedError("trino restarting")
