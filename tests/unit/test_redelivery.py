@@ -131,3 +131,29 @@ def test_a_corrected_redelivery_replaces_the_earlier_version_in_every_layer(spar
     assert rows(LAYERS.silver, _batch_id="b2") == 5
     assert rows(LAYERS.quarantine, _batch_id="b2", _feed=HOUSEHOLD.key) == 1
     assert DeltaTable(tables.table_path(LAYERS.gold)).to_pyarrow_table().num_rows == len(gold) == 8
+
+    # The same corrected file once more: nothing written; then the state of a run that died between its
+    # append and its marking (both versions unmarked): refine still reads the correction, and the next
+    # ingest of the batch marks the earlier version again.
+    from delta.tables import DeltaTable as SparkDelta  # lazy: as above
+
+    bronze_table = SparkDelta.forPath(spark, tables.table_path(LAYERS.bronze))
+    version = bronze_table.history(1).first().version
+    _run("b2")
+    assert bronze_table.history(1).first().version == version
+    log = spark.read.format("delta").load(tables.path("governance", "batch_log"))
+    last = log.where("batch_id = 'b2' AND stage IN ('bronze', 'gold')").orderBy(F.desc("finished_at"))
+    assert [(r.stage, r.status, r.inserted, r.updated) for r in last.limit(2).collect()] == [
+        ("gold", "ok", 0, 0),
+        ("bronze", "skipped", None, None),
+    ]
+    stale = _layer(spark, LAYERS.bronze, "b2").where("_superseded").select("_source_checksum").distinct()
+    earlier = [r[0] for r in stale.collect()]
+    assert len(earlier) == 1
+    bronze_table.update(F.col("_batch_id") == "b2", {"_superseded": F.lit(False)})
+    from jobs.refine import refine  # lazy: as above
+
+    refine(spark, HOUSEHOLD, "b2").release()
+    assert {tuple(r[f] for f in fields) for r in _layer(spark, LAYERS.silver, "b2").collect()} == silver
+    pipeline.bronze(pipeline.preflight(HOUSEHOLD.key, "b2"))
+    assert [r[0] for r in stale.collect()] == earlier
