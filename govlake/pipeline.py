@@ -164,6 +164,8 @@ def gold(state: BatchState) -> BatchState:
     release_refined(contract.key, batch)
     r = publish(get_spark(), contract, batch)
     message = f"{contract.target.table} version {r.version}"
+    if r.deleted:  # keys only a corrected batch's earlier version had
+        message += f"; {r.deleted} withdrawn"
     log_stage(contract, batch, "gold", "ok", started, rows_in=r.source_rows, inserted=r.inserted,
          updated=r.updated, message=message)  # fmt: skip
     return state.with_(gold=GoldResult(inserted=r.inserted, updated=r.updated, version=r.version))

@@ -1,7 +1,9 @@
 """Landing → bronze: raw rows, as delivered, with batch id, source file, line, ingest time and row hash.
 
-Append-only and idempotent: a file whose checksum bronze already holds is skipped, and the append
-itself is a Delta idempotent write (txnAppId/txnVersion), so a crash and re-run never doubles rows.
+Append-only and idempotent: a file bronze already holds for the batch with the same checksum is skipped,
+and the append itself is a Delta idempotent write (txnAppId/txnVersion), so a crash and re-run never
+doubles rows. A file of the batch delivered again with new content (a corrected re-delivery) is appended
+beside its earlier version, which is then marked `_superseded` (jobs.versions).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType, StructType
 
-from infra.settings import settings
-from jobs import tables
+from jobs import tables, versions
 from jobs.columns import meta_fields
 from jobs.preflight import UNDECLARED, DeliveredFile
 from schemas.contracts import FeedContract
@@ -52,12 +53,13 @@ def bronze_struct(contract: FeedContract) -> StructType:
                 "_ingested_at",
                 labels={"_source_file": "来源文件（落地区相对路径）"},
             ),
+            versions.superseded_field(),
         ]
     )
 
 
 def ensure_bronze(spark: SparkSession, contract: FeedContract) -> None:
-    tables.ensure(
+    bronze = tables.ensure(
         spark,
         BRONZE,
         contract.key,
@@ -65,12 +67,7 @@ def ensure_bronze(spark: SparkSession, contract: FeedContract) -> None:
         f"{contract.department_name} {contract.title}（贴源层，原样留存）",
         partition_by=("_batch_id",),
     )
-
-
-def already_ingested(spark: SparkSession, contract: FeedContract, checksums: list[str]) -> set[str]:
-    df = spark.read.format("delta").load(tables.table_path(feed_tables(contract).bronze))
-    found = df.where(F.col("_source_checksum").isin(checksums)).select("_source_checksum").distinct()
-    return {r[0] for r in found.collect()}
+    versions.ensure_column(spark, bronze, tables.table_path(feed_tables(contract).bronze))
 
 
 def _local_path(uri: str) -> Path:
@@ -97,13 +94,11 @@ def read_lines(spark: SparkSession, files: list[DeliveredFile]) -> DataFrame:
     )
     blocks = raw.groupBy("_fp", "_blk").agg(F.min("_mid").alias("first"), F.count("*").alias("n")).collect()
     by_path = {f.readable.resolve(): f for f in files}
-    landing = settings().landing
     offsets, seen = [], {}
     for b in sorted(blocks, key=lambda r: (r["_fp"], r["_blk"])):
         before = seen.get(b["_fp"], 0)
         f = by_path[_local_path(b["_fp"])]
-        rel = str(f.path.relative_to(landing)) if f.path.is_relative_to(landing) else str(f.path)
-        offsets.append((b["_fp"], b["_blk"], before + 1 - b["first"], rel, f.sha256))
+        offsets.append((b["_fp"], b["_blk"], before + 1 - b["first"], versions.relative(f), f.sha256))
         seen[b["_fp"]] = before + b["n"]
     offsets_df = spark.createDataFrame(
         offsets, "_fp string, _blk long, _base long, _source_file string, _source_checksum string"
@@ -148,6 +143,7 @@ def _meta(batch_id: str, row_text: Column) -> list[Column]:
         F.col("_line"),
         F.sha2(row_text, 256).alias("_row_hash"),
         F.current_timestamp().alias("_ingested_at"),
+        F.lit(False).alias(versions.SUPERSEDED),
     ]
 
 
@@ -212,7 +208,7 @@ def parquet_to_bronze_rows(
     delivered = {h: h[1:] if h.startswith(UNDECLARED) else contract.column(h).header for h in headers}
     as_text = {h: F.col(f"`{name}`").cast("string") for h, name in delivered.items()}
     paths = spark.createDataFrame(
-        [(f.readable.resolve().as_uri(), _relative(f), f.sha256) for f in files],
+        [(f.readable.resolve().as_uri(), versions.relative(f), f.sha256) for f in files],
         "_uri string, _source_file string, _source_checksum string",
     )
     rows = df.select(
@@ -232,11 +228,6 @@ def parquet_to_bronze_rows(
     )
 
 
-def _relative(f: DeliveredFile) -> str:
-    landing = settings().landing
-    return str(f.path.relative_to(landing)) if f.path.is_relative_to(landing) else str(f.path)
-
-
 def _undeclared_found(
     contract: FeedContract, rows: DataFrame, groups: list[tuple[str, ...]]
 ) -> tuple[str, ...]:
@@ -254,11 +245,19 @@ def ingest(
     spark: SparkSession, contract: FeedContract, batch_id: str, files: list[DeliveredFile]
 ) -> IngestResult:
     ensure_bronze(spark, contract)
-    known = already_ingested(spark, contract, [f.sha256 for f in files])
-    new = [f for f in files if f.sha256 not in known]
-    skipped = [f.path.name for f in files if f.sha256 in known]
-    if not new:
-        return IngestResult(0, skipped, 0)
+    found = versions.of_batch(spark, contract, batch_id)
+    known = {(v.source_file, v.checksum) for v in found}
+    new = [f for f in files if (versions.relative(f), f.sha256) not in known]
+    skipped = [f.path.name for f in files if f not in new]
+    written, undeclared = _append(spark, contract, batch_id, new) if new else (0, ())
+    versions.mark(spark, contract, batch_id, files, found)  # also when all were skipped: converges
+    return IngestResult(len(new), skipped, written, undeclared)
+
+
+def _append(
+    spark: SparkSession, contract: FeedContract, batch_id: str, new: list[DeliveredFile]
+) -> tuple[int, tuple[str, ...]]:
+    """Append the new files' rows in one idempotent commit; (rows written, undeclared fields found)."""
     # Files of one delivery share a column order only if their headers agree; read each group once.
     groups: dict[tuple[str, ...], list[DeliveredFile]] = {}
     for f in new:
@@ -272,7 +271,8 @@ def ingest(
     rows = frames[0]
     for frame in frames[1:]:
         rows = rows.unionByName(frame)
-    txn = hashlib.sha256("|".join(sorted(f.sha256 for f in new)).encode()).hexdigest()[:32]
+    versions_new = sorted(f"{versions.relative(f)}:{f.sha256}" for f in new)
+    txn = hashlib.sha256("|".join([batch_id, *versions_new]).encode()).hexdigest()[:32]
     (
         rows.write.format("delta")
         .mode("append")
@@ -281,8 +281,10 @@ def ingest(
         .save(tables.table_path(feed_tables(contract).bronze))
     )
     written = tables.last_commit_metrics(spark, BRONZE, contract.key).get("numOutputRows", 0)
-    undeclared = _undeclared_found(contract, _this_batch(spark, contract, batch_id), list(groups))
-    return IngestResult(len(new), skipped, written, undeclared)
+    appended = _this_batch(spark, contract, batch_id).where(
+        F.col("_source_checksum").isin([f.sha256 for f in new])
+    )
+    return written, _undeclared_found(contract, appended, list(groups))
 
 
 def _this_batch(spark: SparkSession, contract: FeedContract, batch_id: str) -> DataFrame:

@@ -2,7 +2,9 @@
 
 The checks come from the registry (schemas.checks), as native Spark expressions. A row with any problem is
 quarantined whole with its source file, line, first failing field and reason code (all problems are
-kept too), so that rows in = silver rows + quarantined rows, which is asserted for every batch.
+kept too), so that rows in = silver rows + quarantined rows, which is asserted for every batch. The rows
+in are the current version of each of the batch's files (jobs.versions): a corrected re-delivery replaces
+the batch's silver and quarantine rows whole.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs import tables
+from jobs import tables, versions
 from jobs.columns import clean, ensure_tables, typed
 from jobs.reference import add_lookups
 from schemas import checks
@@ -178,11 +180,7 @@ def refine(spark: SparkSession, contract: FeedContract, batch_id: str) -> Refine
     """Refine one batch into silver and quarantine. The checked rows stay cached for the quality gate
     (`Refined.delivered`); whoever holds the result releases them."""
     ensure_tables(spark, contract)
-    bronze = (
-        spark.read.format("delta")
-        .load(tables.table_path(feed_tables(contract).bronze))
-        .where(F.col("_batch_id") == batch_id)
-    )
+    bronze = versions.current(spark, contract, batch_id)  # a corrected file's earlier versions: not read
     checked = validate(spark, contract, bronze).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         result = _write_and_reconcile(spark, contract, batch_id, checked)
