@@ -42,9 +42,10 @@ def engine_files(s: Settings) -> EngineFiles:
 
 
 def settings_digest(s: Settings) -> str:
-    """The settings an engine and its caller must share (every field but whether to use the engine), as
-    one digest."""
-    return hashlib.sha256(s.model_dump_json(exclude={"spark_engine"}).encode()).hexdigest()[:16]
+    """The settings an engine and its caller must share (every field but whether to use the engine and
+    the Airflow tasks' retry policy), as one digest."""
+    caller_only = {"spark_engine", "task_retries", "task_retry_delay", "task_max_retry_delay"}
+    return hashlib.sha256(s.model_dump_json(exclude=caller_only).encode()).hexdigest()[:16]
 
 
 def errors_by_name() -> dict[str, type[Exception]]:
