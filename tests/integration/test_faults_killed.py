@@ -3,7 +3,8 @@ write's first data file, never a time) leaves every table as it was, and re-runn
 them whole: bronze = delivered rows, silver + quarantine = bronze, gold = silver's keys once each, a
 complete batch log; read back by an independent reader of the Delta tables (delta-rs, `deltalake`).
 
-One case runs in the README's test command; the rest: `bash infra/test.sh -m faults` (see README)."""
+One case (the batch-log append, the shortest) runs in the README's test command; the rest with
+`bash infra/test.sh -m faults` (see README)."""
 
 from __future__ import annotations
 
@@ -107,6 +108,7 @@ def _case(tmp_path: Path, delivery: ProvinceDelivery, table: Table) -> None:
     _reconciles(home, delivery)
 
 
+@pytest.mark.faults
 def test_a_run_killed_during_the_gold_merge_reruns_to_the_same_golden_records(tmp_path, delivery):
     _case(tmp_path, delivery, Table(GOLD, HOUSEHOLD.target.table))
 
@@ -117,7 +119,6 @@ def test_a_run_killed_while_a_layer_is_written_reruns_whole(tmp_path, delivery, 
     _case(tmp_path, delivery, getattr(feed_tables(HOUSEHOLD), layer))
 
 
-@pytest.mark.faults
 def test_a_run_killed_while_appending_to_the_batch_log_reruns_whole(tmp_path, delivery):
     home = _home(tmp_path, delivery)
     folder = _table(home, Table(GOVERNANCE, "batch_log"))

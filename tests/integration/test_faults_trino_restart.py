@@ -24,20 +24,24 @@ def _trino_task_state(dag_id: str) -> list[tuple[str, int]]:
     db = settings().airflow_home / "airflow.db"
     if not db.exists():  # the run migrates it first
         return []
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT ti.state, ti.try_number FROM task_instance ti JOIN dag_run dr ON ti.run_id = dr.run_id "
-            "AND ti.dag_id = dr.dag_id WHERE ti.dag_id = ? AND ti.task_id = 'trino' "
-            "ORDER BY dr.id DESC LIMIT 1",
-            [dag_id],
-        ).fetchall()
+    try:
+        with sqlite3.connect(db) as conn:
+            rows = conn.execute(
+                "SELECT ti.state, ti.try_number FROM task_instance ti JOIN dag_run dr "
+                "ON ti.run_id = dr.run_id "
+                "AND ti.dag_id = dr.dag_id WHERE ti.dag_id = ? AND ti.task_id = 'trino' "
+                "ORDER BY dr.id DESC LIMIT 1",
+                [dag_id],
+            ).fetchall()
+    except sqlite3.OperationalError:  # still being migrated
+        return []
     return [(str(state), int(tries)) for state, tries in rows]
 
 
 @pytest.mark.faults
 def test_trino_down_at_registration_the_task_retries_and_the_run_completes(trino_server, sql, monkeypatch):
     s = settings()
-    monkeypatch.setenv("GOVLAKE_TASK_RETRIES", "3")
+    monkeypatch.setenv("GOVLAKE_TASK_RETRIES", "6")  # waits of 2, 4, 8 … s: past a Trino start
     monkeypatch.setenv("GOVLAKE_TASK_RETRY_DELAY", "2")
     feed = f"{CONTRACT.department}/{CONTRACT.feed}"
     rows = generate(s.landing, BATCH, persons=50, enterprises=5, defect_rate=0.0, conflict_rate=0.0,
@@ -45,7 +49,7 @@ def test_trino_down_at_registration_the_task_retries_and_the_run_completes(trino
     stop_trino(s)
     done: list = []
     run = threading.Thread(
-        target=lambda: done.append(airflow_runner.run_dag(CONTRACT.dag_id, {"batch_id": BATCH}))
+        target=lambda: done.append(airflow_runner.run_dag(CONTRACT.dag_id, {"batch_id": BATCH})), daemon=True
     )
     try:
         run.start()
