@@ -79,7 +79,7 @@ def with_batch(state: BatchState) -> BatchState:
 
 def check_not_taken(state: BatchState, waited_since: dt.datetime) -> None:
     """BatchTaken if another run logged a stage of this batch while this one waited for its lock."""
-    logged = batch_log.logged_since(get_spark(), state.feed, state.batch, waited_since)
+    logged = batch_log.logged_since(get_spark(), get_contract(state.feed).key, state.batch, waited_since)
     if logged:
         raise BatchTaken(
             f"{state.feed} batch {state.batch}: another run of it worked on it meanwhile "
@@ -91,7 +91,7 @@ def run_claimed(stage: Stage, state: BatchState) -> BatchState:
     """`stage.run(state)` holding the batch's lock (govlake.batch_claim): two runs of one batch never run
     a stage of it at once; a run that waited while another logged a stage of it stops (BatchTaken)."""
     state = with_batch(state)
-    with batch_claim.claim(state.feed, state.batch) as waited:
+    with batch_claim.claim(get_contract(state.feed).key, state.batch) as waited:  # feed: key or dept/feed
         if waited is not None:
             check_not_taken(state, waited)
         return stage.run(state)
