@@ -7,6 +7,8 @@ computed natively in Spark); a new key is inserted. Re-running a batch changes n
 A batch published again after a corrected re-delivery withdraws what its earlier version alone put there:
 a key whose gold row this batch set but whose silver rows no longer hold goes back to its row in the latest
 other batch gold published (governance.batch_log), or leaves gold if none had it; in the same MERGE.
+Only a batch the batch log says gold published before is checked for withdrawals (a first publish scans
+neither gold nor silver's history for them).
 """
 
 from __future__ import annotations
@@ -122,9 +124,9 @@ def publish(spark: SparkSession, contract: FeedContract, batch_id: str) -> Publi
     gold = tables.ensure(spark, GOLD, t.table, gold_struct(contract), t.title)
     silver = spark.read.format("delta").load(tables.table_path(feed_tables(contract).silver))
     source = _staged(contract, silver.where(F.col("_batch_id") == batch_id))
-    staged = source.withColumn("_action", F.lit("upsert")).unionByName(
-        _withdrawn(spark, contract, batch_id, source)
-    )
+    staged = source.withColumn("_action", F.lit("upsert"))
+    if batch_id in {r[0] for r in _published(spark, contract).collect()}:  # only a re-publish withdraws
+        staged = staged.unionByName(_withdrawn(spark, contract, batch_id, source))
     business = [c.name for c in contract.columns]
     meta = ["_source_department", "_batch_id", "_source_file", "_line", "_record_hash"]
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in contract.primary_key)
