@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from threads import at_once
 
 from govlake import batch_claim, runner
 from infra.settings import settings
@@ -27,25 +28,6 @@ def spark():
     stop_spark()
 
 
-def _at_once(*work):
-    start, errors = threading.Barrier(len(work)), []
-
-    def run(fn):
-        start.wait()
-        try:
-            fn()
-        except Exception as exc:  # re-raised in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 def test_claim_waits_for_its_holder_and_is_reentrant(fresh_home):
     order, held = [], threading.Event()
 
@@ -61,7 +43,7 @@ def test_claim_waits_for_its_holder_and_is_reentrant(fresh_home):
         with batch_claim.claim("unit__feed", "b1") as waited:
             order.append(("waiter", waited is not None))
 
-    _at_once(holder, waiter)
+    at_once(holder, waiter)
     assert order == ["holder done", ("waiter", True)]
     with batch_claim.claim("unit__feed", "b2") as other:  # another batch is another lock
         assert other is None
@@ -74,7 +56,7 @@ def test_same_batch_twice_at_once_is_worked_on_once(spark, fresh_home):
     def run():
         states.append(runner.run_feed(CONTRACT.key, BATCH, gated=False))
 
-    _at_once(run, run)
+    at_once(run, run)
     taken = [s for s in states if s.taken]
     assert len(taken) == 1 and "left to that run" in (taken[0].taken or ""), states
     done = next(s for s in states if not s.taken)

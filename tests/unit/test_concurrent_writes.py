@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 
 import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
+from threads import at_once
 
 from jobs import batch_log, tables
 
@@ -24,26 +24,6 @@ def spark():
     stop_spark()
 
 
-def _at_once(*work):
-    """Run each callable on its own thread, released together; re-raise the first error."""
-    start, errors = threading.Barrier(len(work)), []
-
-    def run(fn):
-        start.wait()
-        try:
-            fn()
-        except Exception as exc:  # reported below, in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in work]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 def _logged(spark):
     return spark.read.format("delta").load(tables.path(batch_log.SCHEMA, batch_log.TABLE))
 
@@ -54,7 +34,7 @@ def test_two_feeds_first_batch_log_entries_at_once_both_land(spark, fresh_home, 
     caplog.set_level(logging.WARNING, logger="jobs.tables")
     now = dt.datetime.now()
     feeds = ("unit__feed_a", "unit__feed_b", "unit__feed_c")
-    _at_once(
+    at_once(
         *[lambda f=f: batch_log.record(spark, batch_log.entry(f, "b1", "bronze", "ok", now)) for f in feeds]
     )
     assert sorted(r.feed for r in _logged(spark).collect()) == list(feeds)
@@ -84,7 +64,7 @@ def test_merge_losing_to_a_concurrent_append_is_retried(spark, fresh_home, caplo
         time.sleep(0.5)  # while the MERGE reads
         batch_log.record(spark, batch_log.entry("unit__appended", "b1", "bronze", "ok", now))
 
-    _at_once(lambda: tables.retry_conflicts("governance.batch_log merge", merge), append)
+    at_once(lambda: tables.retry_conflicts("governance.batch_log merge", merge), append)
     assert merged["n"] >= 2, "the MERGE did not lose the race: no conflict to retry"
     assert any("concurrent commit" in r.getMessage() for r in caplog.records)
     assert sorted(r.feed for r in _logged(spark).collect()) == [
