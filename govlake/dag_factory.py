@@ -21,25 +21,17 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from govlake import engine_client
 from govlake.batch_claim import BatchTaken
 from govlake.delivery_watch import batch_to_run, landing_asset, still_waiting, take
+from govlake.engine_protocol import PERMANENT
 from govlake.lineage_airflow import link_spark, link_task
 from govlake.results import BatchState
 from govlake.stages import STAGES, Stage, run_claimed
 from infra.settings import Settings, settings
-from jobs.preflight import DeliveryRejected
-from schemas.contracts import ContractError, FeedContract, get_contract, load_contracts
+from schemas.contracts import FeedContract, get_contract, load_contracts
 from schemas.datasets import FeedTables, Table, feed_tables
-from schemas.quality import QualityGateFailed
 
 
 def asset(table: Table) -> Asset:
     return Asset(table.asset_uri, group=table.schema)
-
-
-# What a retry cannot change: the data, the contract or the request is wrong. Anything else (Trino or the
-# engine restarting, a lost Delta race past its retries, a full disk) is retried with backoff.
-PERMANENT: tuple[type[Exception], ...] = (
-    QualityGateFailed, DeliveryRejected, ContractError, FileNotFoundError, ValueError, KeyError,
-)  # fmt: skip
 
 
 def default_args(owner: str, s: Settings | None = None) -> dict[str, Any]:

@@ -14,6 +14,10 @@ from jobs.preflight import DeliveryRejected
 from schemas.contracts import ContractError
 from schemas.quality import QualityGateFailed
 
+# What a retry cannot change: the data, the contract or the request is wrong (an Airflow task fails at once).
+PERMANENT: tuple[type[Exception], ...] = (
+    QualityGateFailed, DeliveryRejected, ContractError, FileNotFoundError, ValueError, KeyError,
+)  # fmt: skip
 APP_NAME = "govlake_engine"
 SOCKET_PATH_MAX = 100  # AF_UNIX paths are at most 107 bytes on Linux
 HANDOFF = (*LINEAGE_PARENT_ENV, *LINEAGE_ROOT_ENV, LINEAGE_JOB_ENV)  # a task's lineage, sent with its work
@@ -50,8 +54,4 @@ def settings_digest(s: Settings) -> str:
 
 def errors_by_name() -> dict[str, type[Exception]]:
     """Errors the engine returns by name, raised again as themselves on the caller's side."""
-    known: list[type[Exception]] = [
-        QualityGateFailed, DeliveryRejected, ContractError, FileNotFoundError, ValueError, KeyError,
-        BatchTaken,
-    ]  # fmt: skip
-    return {e.__name__: e for e in known}
+    return {e.__name__: e for e in (*PERMANENT, BatchTaken)}
